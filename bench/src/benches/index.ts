@@ -1,0 +1,4 @@
+// Every bench, in report order. Add a bench by writing src/benches/<name>.ts and listing it here.
+import type { Bench } from '../bench.js'
+
+export const benches: Bench[] = []
