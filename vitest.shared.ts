@@ -17,6 +17,8 @@ export function testConfig(options: TestConfigOptions = {}) {
   return defineConfig({
     resolve: { conditions },
     ssr: { resolve: { conditions } },
+    // vitest runs globalSetup files in its own `__vitest__` environment, which needs them too.
+    environments: { __vitest__: { resolve: { conditions } } },
     test: {
       include: ['test/**/*.test.ts'],
       globalSetup: options.database ? [path.join(root, 'packages/test-harness/src/global-setup.ts')] : [],

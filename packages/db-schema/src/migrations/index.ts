@@ -1,0 +1,9 @@
+// The static list of migrations, in order. Add one with `pnpm db:migration:new <verb-noun>`; never edit a merged one.
+import type { Migration } from 'kysely'
+import * as createIllumeraDomainTables from './20261123T090000Z-create-illumera-domain-tables.js'
+import * as createAlignTables from './20261123T090100Z-create-align-tables.js'
+
+export const migrations: Record<string, Migration> = {
+  '20261123T090000Z-create-illumera-domain-tables': createIllumeraDomainTables,
+  '20261123T090100Z-create-align-tables': createAlignTables,
+}

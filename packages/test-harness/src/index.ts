@@ -1,0 +1,3 @@
+export { createTestDatabase, type TestDatabase, useTestDatabase } from './test-database.js'
+export { databaseUrl } from './database-url.js'
+export * from './factories.js'
