@@ -8,19 +8,8 @@ import { type LocalPostgres, startLocalPostgres } from '@illumera/local-postgres
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { databaseUrl } from './database-url.js'
+import './provided-context.js'
 
-export interface TestDatabaseServer {
-  /** URL of a maintenance database on the server (CREATE/DROP DATABASE run there). */
-  adminUrl: string
-  /** Name of the migrated template database. */
-  template: string
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    testDatabaseServer: TestDatabaseServer
-  }
-}
 
 async function adminQuery(adminUrl: string, text: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl })

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { databaseUrl } from './database-url.js'
+import './provided-context.js'
 
 export interface TestDatabase {
   db: Kysely<Database>
