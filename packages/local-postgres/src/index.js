@@ -13,6 +13,7 @@ export const LOCAL_POSTGRES_PORT = 54329
 export const LOCAL_POSTGRES_PASSWORD = 'illumera-dev'
 const USER = 'postgres'
 
+/** @param {number} port */
 function urlFor(port) {
   return `postgres://${USER}:${LOCAL_POSTGRES_PASSWORD}@127.0.0.1:${port}/postgres`
 }
@@ -31,6 +32,7 @@ export async function isPostgresReachable(url) {
   }
 }
 
+/** @returns {Promise<number>} */
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer()
@@ -43,6 +45,7 @@ function freePort() {
   })
 }
 
+/** @param {string} p */
 async function exists(p) {
   try {
     await access(p)
@@ -80,8 +83,8 @@ export async function startLocalPostgres(options = {}) {
     // Tests make and drop many databases: skip fsync (data is throwaway or dev-only).
     postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
-    onLog: options.onLog ?? (() => {}),
-    onError: options.onLog ?? (() => {}),
+    onLog: (message) => options.onLog?.(String(message)),
+    onError: (messageOrError) => options.onLog?.(String(messageOrError)),
   })
   if (!initialised) await server.initialise()
   await server.start()
