@@ -270,46 +270,48 @@ function redactSecretFields(body: unknown): unknown {
 }
 
 /**
- * Removes every occurrence of `secret` from an error we did not build (e.g. an undici error whose
- * message quotes request headers) and from its cause chain: message, stack and own string fields.
- * The object is kept, so the original error stays available as `cause`.
+ * Removes every occurrence of the secrets (longest first: `Bearer <key>` before `<key>`) from an
+ * error we did not build (e.g. an undici error whose message quotes request headers) and from its
+ * cause chain: message, stack and own string fields. The object is kept, so the original error
+ * stays available as `cause`.
  */
-export function scrubSecretFromError(error: unknown, secret: string, depth = 0): void {
-  if (depth > 5 || typeof error !== 'object' || error === null || secret.length === 0) return
-  const record = error as Record<string, unknown>
+export function scrubSecretsFromError(error: unknown, secrets: readonly string[]): void {
+  const ordered = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+  if (ordered.length) scrubValue(error, ordered, 0, new Set())
+}
+
+/** `text` with every secret replaced (longest first). */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret.length && out.includes(secret)) out = out.split(secret).join(REDACTED)
+  }
+  return out
+}
+
+function scrubValue(value: unknown, secrets: readonly string[], depth: number, seen: Set<object>): void {
+  // Bounded: foreign errors may point into large graphs (sockets, agents).
+  if (depth > 4 || seen.size > 200 || typeof value !== 'object' || value === null || seen.has(value)) return
+  seen.add(value)
+  const record = value as Record<string, unknown>
   for (const key of Object.getOwnPropertyNames(record)) {
-    let value: unknown
+    let field: unknown
     try {
-      value = record[key]
+      field = record[key]
     } catch {
       continue
     }
-    if (typeof value === 'string' && value.includes(secret)) {
-      try {
-        record[key] = value.split(secret).join(REDACTED)
-      } catch {
-        // a read-only field; fall through to the next
+    if (typeof field === 'string') {
+      const clean = scrubSecrets(field, secrets)
+      if (clean !== field) {
+        try {
+          record[key] = clean
+        } catch {
+          // a read-only field: nothing we can do without replacing the error
+        }
       }
-    } else if (key !== 'cause' && typeof value === 'object' && value !== null && !(value instanceof Error) && depth < 3) {
-      scrubSecretFromPlainObject(value as Record<string, unknown>, secret, depth + 1)
-    }
-  }
-  if ('cause' in record) scrubSecretFromError(record.cause, secret, depth + 1)
-  if (Array.isArray(record.errors)) for (const inner of record.errors) scrubSecretFromError(inner, secret, depth + 1)
-}
-
-function scrubSecretFromPlainObject(obj: Record<string, unknown>, secret: string, depth: number): void {
-  if (depth > 5) return
-  for (const key of Object.keys(obj)) {
-    const value = obj[key]
-    if (typeof value === 'string' && value.includes(secret)) {
-      try {
-        obj[key] = value.split(secret).join(REDACTED)
-      } catch {
-        // read-only
-      }
-    } else if (typeof value === 'object' && value !== null) {
-      scrubSecretFromPlainObject(value as Record<string, unknown>, secret, depth + 1)
+    } else if (typeof field === 'object' && field !== null) {
+      scrubValue(field, secrets, depth + 1, seen)
     }
   }
 }

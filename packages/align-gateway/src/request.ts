@@ -15,7 +15,8 @@ import {
   alignConnectionError,
   alignErrorFromResponse,
   alignResponseValidationError,
-  scrubSecretFromError,
+  scrubSecrets,
+  scrubSecretsFromError,
   type AlignErrorContext,
 } from './errors.js'
 import { parseRateLimitHeaders, type AlignRateLimit } from './rate-limit.js'
@@ -220,7 +221,7 @@ export class AlignTransport {
       const context: AlignErrorContext = { method, path, requestId: null, rateLimit: null }
       this.#report(method, path, 0, started, attempt, null, null)
       if (signal?.aborted) throw abortReason(signal)
-      scrubSecretFromError(error, this.#apiKey)
+      scrubSecretsFromError(error, [this.#authorization, this.#apiKey])
       if (timedOut) {
         throw alignConnectionError(context, 'timeout', `no complete response within ${this.#options.timeoutMs} ms`, error)
       }
@@ -261,7 +262,7 @@ export class AlignTransport {
     }
 
     this.#report(method, path, status, started, attempt, requestId, rateLimit)
-    const safeText = text.includes(this.#apiKey) ? text.split(this.#apiKey).join('[REDACTED]') : text
+    const safeText = text.includes(this.#apiKey) ? scrubSecrets(text, [this.#authorization, this.#apiKey]) : text
     let body: unknown = safeText.length ? safeText : null
     try {
       if (safeText.length) body = JSON.parse(safeText)
