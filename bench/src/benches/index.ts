@@ -1,4 +1,5 @@
 // Every bench, in report order. Add a bench by writing src/benches/<name>.ts and listing it here.
 import type { Bench } from '../bench.js'
+import { gatewayOverhead } from './gateway-overhead.js'
 
-export const benches: Bench[] = []
+export const benches: Bench[] = [gatewayOverhead]
