@@ -259,7 +259,7 @@ export class AlignGateway {
    * const me = await align.getMe()
    * if (me.scope === 'project') throw new Error('project-scoped keys are not supported')
    */
-  getMe(options?: AlignRequestOptions): Promise<AlignMe> {
+  async getMe(options?: AlignRequestOptions): Promise<AlignMe> {
     return this.#call('GET', '/me', checkers.me, options)
   }
 
@@ -273,7 +273,7 @@ export class AlignGateway {
    *   { idempotencyKey: localUserId },
    * )
    */
-  inviteUser(input: AlignInviteUserInput, options: AlignCreateOptions): Promise<AlignInviteResult> {
+  async inviteUser(input: AlignInviteUserInput, options: AlignCreateOptions): Promise<AlignInviteResult> {
     const idempotencyKey = requireIdempotencyKey(options, 'inviteUser')
     const body = {
       email: input.email,
@@ -296,7 +296,7 @@ export class AlignGateway {
    *   { idempotencyKey: `bulk:${batchId}` },
    * )
    */
-  bulkInviteUsers(input: AlignBulkInviteInput, options: AlignCreateOptions): Promise<AlignBulkInviteResult> {
+  async bulkInviteUsers(input: AlignBulkInviteInput, options: AlignCreateOptions): Promise<AlignBulkInviteResult> {
     const idempotencyKey = requireIdempotencyKey(options, 'bulkInviteUsers')
     if (!Array.isArray(input?.invites)) throw new TypeError('bulkInviteUsers: invites must be an array')
     if (input.invites.length > MAX_BULK_INVITES) {
@@ -322,7 +322,7 @@ export class AlignGateway {
    * @example
    * const user = await align.getUser(alignUserId)
    */
-  getUser(userId: string, options?: AlignRequestOptions): Promise<AlignUser> {
+  async getUser(userId: string, options?: AlignRequestOptions): Promise<AlignUser> {
     return this.#call('GET', `/users/${segment(userId, 'userId')}`, checkers.user, options)
   }
 
@@ -332,7 +332,7 @@ export class AlignGateway {
    * @example
    * await align.updateUser(alignUserId, { name: 'Alice Smith-Jones' }, { idempotencyKey: `user:${id}:${version}` })
    */
-  updateUser(userId: string, patch: AlignUserUpdate, options?: AlignMutationOptions): Promise<AlignUser> {
+  async updateUser(userId: string, patch: AlignUserUpdate, options?: AlignMutationOptions): Promise<AlignUser> {
     const body = { name: patch.name, email: patch.email, role: patch.role }
     return this.#call('PATCH', `/users/${segment(userId, 'userId')}`, checkers.user, options, body)
   }
@@ -347,7 +347,7 @@ export class AlignGateway {
    *   { idempotencyKey: localProjectId },
    * )
    */
-  createProject(input: AlignCreateProjectInput, options: AlignCreateOptions): Promise<AlignProject> {
+  async createProject(input: AlignCreateProjectInput, options: AlignCreateOptions): Promise<AlignProject> {
     const idempotencyKey = requireIdempotencyKey(options, 'createProject')
     const body = {
       name: input.name,
@@ -364,7 +364,7 @@ export class AlignGateway {
    * @example
    * await align.updateProject(alignProjectId, { name: 'Renamed', description: null })
    */
-  updateProject(projectId: string, patch: AlignProjectUpdate, options?: AlignMutationOptions): Promise<AlignProject> {
+  async updateProject(projectId: string, patch: AlignProjectUpdate, options?: AlignMutationOptions): Promise<AlignProject> {
     const body = {
       name: patch.name,
       description: patch.description,
@@ -382,7 +382,7 @@ export class AlignGateway {
    *   { roleOverride: 'developer', externalRef: { externalType: 'project_member', externalId: engagementId } },
    *   { idempotencyKey: engagementId })
    */
-  addProjectMember(
+  async addProjectMember(
     projectId: string,
     userId: string,
     input: AlignAddProjectMemberInput,
@@ -414,7 +414,7 @@ export class AlignGateway {
    *     externalRef: { externalType: 'time_entry', externalId: localEntryId } },
    *   { idempotencyKey: localEntryId })
    */
-  createTimeEntry(
+  async createTimeEntry(
     projectId: string,
     input: AlignCreateTimeEntryInput,
     options: AlignCreateOptions,
@@ -438,7 +438,7 @@ export class AlignGateway {
    * @example
    * await align.updateTimeEntry(alignEntryId, { minutes: 90, description: 'Revised' }, { idempotencyKey: `${localId}:v3` })
    */
-  updateTimeEntry(timeEntryId: string, patch: AlignTimeEntryUpdate, options?: AlignMutationOptions): Promise<AlignTimeEntry> {
+  async updateTimeEntry(timeEntryId: string, patch: AlignTimeEntryUpdate, options?: AlignMutationOptions): Promise<AlignTimeEntry> {
     const body = {
       workDate: patch.workDate,
       minutes: patch.minutes,
@@ -454,7 +454,7 @@ export class AlignGateway {
    * @example
    * await align.submitTimeEntry(alignEntryId, { idempotencyKey: `${localId}:submit` })
    */
-  submitTimeEntry(timeEntryId: string, options?: AlignMutationOptions): Promise<AlignTimeEntry> {
+  async submitTimeEntry(timeEntryId: string, options?: AlignMutationOptions): Promise<AlignTimeEntry> {
     const path = `/time-entries/${segment(timeEntryId, 'timeEntryId')}/submit`
     return this.#call('POST', path, checkers.timeEntry, options)
   }
@@ -475,7 +475,7 @@ export class AlignGateway {
    * @example
    * const entry = await align.unlockTimeEntry(alignEntryId, { idempotencyKey: `${localId}:unlock:${requestId}` })
    */
-  unlockTimeEntry(timeEntryId: string, options?: AlignMutationOptions): Promise<AlignTimeEntry> {
+  async unlockTimeEntry(timeEntryId: string, options?: AlignMutationOptions): Promise<AlignTimeEntry> {
     const path = `/time-entries/${segment(timeEntryId, 'timeEntryId')}/unlock`
     return this.#call('POST', path, checkers.timeEntry, options)
   }
@@ -486,7 +486,7 @@ export class AlignGateway {
    * @example
    * const { totalMinutes } = await align.getTimeSummary(alignProjectId, { status: 'approved' })
    */
-  getTimeSummary(projectId: string, params?: AlignTimeSummaryParams): Promise<AlignTimeSummary> {
+  async getTimeSummary(projectId: string, params?: AlignTimeSummaryParams): Promise<AlignTimeSummary> {
     const query = params?.status ? `?status=${encodeURIComponent(params.status)}` : ''
     const path = `/projects/${segment(projectId, 'projectId')}/time-summary`
     return this.#call('GET', path, checkers.timeSummary, params, undefined, query)
@@ -499,7 +499,7 @@ export class AlignGateway {
    * const { approvedCost } = await align.getCostSummary(alignProjectId)
    * const approvedCents = Math.round(Number(approvedCost) * 100)
    */
-  getCostSummary(projectId: string, options?: AlignRequestOptions): Promise<AlignCostSummary> {
+  async getCostSummary(projectId: string, options?: AlignRequestOptions): Promise<AlignCostSummary> {
     return this.#call('GET', `/projects/${segment(projectId, 'projectId')}/cost-summary`, checkers.costSummary, options)
   }
 
@@ -511,7 +511,7 @@ export class AlignGateway {
    *   { title: 'Illumera Staffing Plan', content: markdown, externalRef: { externalType: 'wiki_page', externalId: localProjectId } },
    *   { idempotencyKey: `${localProjectId}:wiki` })
    */
-  createWikiPage(projectId: string, input: AlignCreateWikiPageInput, options: AlignCreateOptions): Promise<AlignWikiPage> {
+  async createWikiPage(projectId: string, input: AlignCreateWikiPageInput, options: AlignCreateOptions): Promise<AlignWikiPage> {
     const idempotencyKey = requireIdempotencyKey(options, 'createWikiPage')
     const body = { title: input.title, content: input.content, externalRef: externalRef(input.externalRef, 'wiki_page') }
     const path = `/projects/${segment(projectId, 'projectId')}/wiki-pages`
@@ -524,7 +524,7 @@ export class AlignGateway {
    * @example
    * await align.updateWikiPage(alignPageId, { content: regeneratedMarkdown })
    */
-  updateWikiPage(wikiPageId: string, patch: AlignWikiPageUpdate, options?: AlignMutationOptions): Promise<AlignWikiPage> {
+  async updateWikiPage(wikiPageId: string, patch: AlignWikiPageUpdate, options?: AlignMutationOptions): Promise<AlignWikiPage> {
     const body = { title: patch.title, content: patch.content }
     return this.#call('PATCH', `/wiki-pages/${segment(wikiPageId, 'wikiPageId')}`, checkers.wikiPage, options, body)
   }
@@ -539,7 +539,7 @@ export class AlignGateway {
    *   { idempotencyKey: `webhook:${connectionId}` })
    * await saveSecret(connectionId, encrypt(sub.hmacSecret))
    */
-  createWebhook(input: AlignCreateWebhookInput, options: AlignCreateOptions): Promise<AlignWebhookSubscription> {
+  async createWebhook(input: AlignCreateWebhookInput, options: AlignCreateOptions): Promise<AlignWebhookSubscription> {
     const idempotencyKey = requireIdempotencyKey(options, 'createWebhook')
     const body = { destinationUrl: input.destinationUrl, eventNames: input.eventNames, description: input.description }
     return this.#call('POST', '/webhooks', checkers.webhook, { ...options, idempotencyKey }, body)
@@ -561,7 +561,7 @@ export class AlignGateway {
    * @example
    * const { data, total } = await align.listIntegrationLinks({ page: 2, pageSize: 100 })
    */
-  listIntegrationLinks(params: AlignListIntegrationLinksParams = {}): Promise<AlignIntegrationLinkPage> {
+  async listIntegrationLinks(params: AlignListIntegrationLinksParams = {}): Promise<AlignIntegrationLinkPage> {
     const page = positiveInteger(params.page ?? 1, 'page')
     const pageSize = positiveInteger(params.pageSize ?? MAX_PAGE_SIZE, 'pageSize', MAX_PAGE_SIZE)
     let query = `?page=${page}&pageSize=${pageSize}`
