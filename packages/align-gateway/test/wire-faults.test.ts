@@ -196,3 +196,30 @@ describe('redaction of foreign errors', () => {
     expect(Object.values(gateway)).toEqual([])
   })
 })
+
+describe('pagination against an inconsistent total', () => {
+  const link = (i: number) => ({ id: `l${i}`, entityType: 'user', entityId: `u${i}`, externalId: `x${i}`, externalRef: null, createdAt: 'now' })
+
+  it('stops on a short page even when total promises more', async () => {
+    const scope = agent.get(origin)
+    scope.intercept({ path: '/api/v1/integration-links?page=1&pageSize=10', method: 'GET' }).reply(200, { data: Array.from({ length: 10 }, (_, i) => link(i)), total: 1000 })
+    scope.intercept({ path: '/api/v1/integration-links?page=2&pageSize=10', method: 'GET' }).reply(200, { data: [link(10), link(11)], total: 1000 })
+    const ids: string[] = []
+    for await (const l of gateway.integrationLinks({ pageSize: 10 })) ids.push(l.id)
+    expect(ids).toHaveLength(12)
+    expect(infos).toHaveLength(2)
+  })
+
+  it('stops once total links were seen even if pages keep coming full', async () => {
+    const scope = agent.get(origin)
+    for (let page = 1; page <= 3; page++) {
+      scope
+        .intercept({ path: `/api/v1/integration-links?page=${page}&pageSize=2`, method: 'GET' })
+        .reply(200, { data: [link(page * 2), link(page * 2 + 1)], total: 3 })
+    }
+    const ids: string[] = []
+    for await (const l of gateway.integrationLinks({ pageSize: 2 })) ids.push(l.id)
+    expect(ids).toHaveLength(4)
+    expect(infos).toHaveLength(2)
+  })
+})
