@@ -79,7 +79,11 @@ function sharedPool(origin: string): Pool {
 
 /**
  * Closes the keep-alive pools shared by gateways that use the default dispatcher (for a clean
- * shutdown). Gateways keep working afterwards: they open new pools on their next request.
+ * shutdown). Gateways keep working afterwards: their next request opens a new pool.
+ *
+ * @example
+ * await app.close()
+ * await closeAlignPools()
  */
 export async function closeAlignPools(): Promise<void> {
   const all = [...pools.values()]
@@ -160,7 +164,7 @@ export class AlignTransport {
   readonly #origin: string
   readonly #prefix: string
   readonly #options: TransportOptions
-  readonly #dispatcher: Dispatcher
+  readonly #dispatcher: Dispatcher | undefined
   #lastHeaders: Record<string, string | string[] | undefined> | null = null
   #lastRateLimit: AlignRateLimit | null = null
 
@@ -174,7 +178,8 @@ export class AlignTransport {
     this.#origin = url.origin
     this.#prefix = url.pathname.replace(/\/+$/, '')
     this.#options = options
-    this.#dispatcher = options.dispatcher ?? sharedPool(url.origin)
+    this.#dispatcher = options.dispatcher
+    if (!this.#dispatcher) sharedPool(url.origin)
   }
 
   get baseUrl(): string {
@@ -246,7 +251,8 @@ export class AlignTransport {
     let responseHeaders: Record<string, string | string[] | undefined>
     let text: string
     try {
-      const response = await this.#dispatcher.request({
+      // The shared pool is looked up per request, so closeAlignPools() never strands a gateway.
+      const response = await (this.#dispatcher ?? sharedPool(this.#origin)).request({
         origin: this.#origin,
         path: this.#prefix + path + (spec.query ?? ''),
         method,
