@@ -224,22 +224,3 @@ describe('pagination against an inconsistent total', () => {
   })
 })
 
-describe('the shared pool', () => {
-  it('closeAlignPools does not strand a gateway made before it', async () => {
-    const { createServer } = await import('node:http')
-    const { closeAlignPools } = await import('../src/index.js')
-    const server = createServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no"}}'))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    try {
-      const port = (server.address() as { port: number }).port
-      const shared = new AlignGateway({ apiKey, baseUrl: `http://127.0.0.1:${port}/api/v1`, maxRetries: 0 })
-      await expect(shared.getUser('u')).rejects.toMatchObject({ status: 404 })
-      await closeAlignPools()
-      await expect(shared.getUser('u')).rejects.toMatchObject({ status: 404 })
-      await closeAlignPools()
-    } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    }
-  })
-})
