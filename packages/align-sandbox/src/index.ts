@@ -1,0 +1,6 @@
+export { startAlignSandbox, DEFAULT_WEBHOOK_RETRY_DELAYS_MS, type AlignSandbox } from './sandbox.js'
+export { SandboxControl } from './control.js'
+export { SandboxError, type SandboxErrorCode } from './errors.js'
+export { NO_FAULTS } from './faults.js'
+export type { EditTimeEntryInput, LogTimeEntryInput } from './schemas.js'
+export * from './types.js'
