@@ -36,6 +36,7 @@ export {
   ALIGN_TIMESTAMP_HEADER,
   signAlignWebhook,
   verifyAlignWebhook,
+  type AlignWebhookFailureReason,
   type AlignWebhookHeaderInput,
   type AlignWebhookHeaders,
   type AlignWebhookVerification,

@@ -70,11 +70,21 @@ export interface VerifyAlignWebhookParams {
   toleranceSeconds?: number
 }
 
+export type AlignWebhookFailureReason = 'missing_header' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp'
+
 export type AlignWebhookVerification =
-  | { ok: true; deliveryId: string; event: string; timestamp: Date; /** Which of `secrets` matched. */ secretIndex: number }
+  | {
+      ok: true
+      deliveryId: string
+      event: string
+      /** `X-Align-Timestamp` as a Date. */
+      timestamp: Date
+      /** Which of `secrets` matched. */
+      secretIndex: number
+    }
   | {
       ok: false
-      reason: 'missing_header' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp'
+      reason: AlignWebhookFailureReason
       /** The header at fault, when one is. */
       header?: string
     }
