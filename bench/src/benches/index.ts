@@ -1,5 +1,6 @@
 // Every bench, in report order. Add a bench by writing src/benches/<name>.ts and listing it here.
 import type { Bench } from '../bench.js'
 import { gatewayOverhead } from './gateway-overhead.js'
+import { sandboxThroughput } from './sandbox-throughput.js'
 
-export const benches: Bench[] = [gatewayOverhead]
+export const benches: Bench[] = [gatewayOverhead, sandboxThroughput]
