@@ -1,5 +1,6 @@
 import type { AlignConnectionsTable } from './tables/align-connections.js'
 import type { AlignEntityLinksTable } from './tables/align-entity-links.js'
+import type { AlignRateBudgetsTable } from './tables/align-rate-budgets.js'
 import type { AlignReconciliationLogTable } from './tables/align-reconciliation-log.js'
 import type { AlignSyncOutboxTable } from './tables/align-sync-outbox.js'
 import type { AlignWebhookDeliveriesTable } from './tables/align-webhook-deliveries.js'
@@ -29,4 +30,5 @@ export interface Database {
   align_webhook_deliveries: AlignWebhookDeliveriesTable
   align_sync_outbox: AlignSyncOutboxTable
   align_reconciliation_log: AlignReconciliationLogTable
+  align_rate_budgets: AlignRateBudgetsTable
 }

@@ -29,6 +29,8 @@ export interface AlignSyncOutboxTable {
   /** Fencing token of the current claim: a finish must present it. */
   lease_token: string | null
   lease_expires_at: NullableTimestamp
+  /** Set while the row waits for a dependency's link (e.g. "project:<localId>"); waiting spends no attempt. */
+  waiting_for: string | null
 }
 export type AlignSyncOutboxRow = Selectable<AlignSyncOutboxTable>
 export type NewAlignSyncOutboxRow = Insertable<AlignSyncOutboxTable>
