@@ -1,0 +1,411 @@
+// Every SQL statement of the outbox worker, one literal statement per queue operation, each with its
+// reasoning beside it (graphile-worker's habit). Time is always passed in (`now`), never read here.
+//
+// Glossary
+// - claim: pending + due rows become `processing` under a fresh lease token (one UPDATE … FOR UPDATE SKIP LOCKED).
+// - lease: (lease_token, lease_expires_at). Only the holder of the token may finish the row (fencing): a
+//   worker whose lease expired and whose row was claimed again finishes nothing.
+// - attempt: a call to Align that failed with a retryable error (or a lease that expired mid-call). Waiting
+//   for a dependency, for the rate budget, for a 429 pause or for a key rotation spends none.
+// - family: rows that must run in one order. time_entry, time_entry_submit and time_entry_unlock of one entry
+//   are one family; every other entity type is its own.
+// - dependency wait: a row whose project/user/member/entry link does not exist yet is parked (pending,
+//   waiting_for = "<type>:<key>", next_retry_at = now + recheck) and woken when that link lands.
+// - dead letter: status `failed`; kept for an admin retry.
+import type { AlignSyncOutboxRow, Database, OutboxEntityType } from '@illumera/db-schema'
+import { type Kysely, sql } from 'kysely'
+
+export type ClaimedRow = AlignSyncOutboxRow & {
+  /** last_attempt_at before this claim: non-null means an earlier attempt may have reached Align. */
+  prev_attempt_at: Date | null
+}
+
+const TIME_ENTRY_FAMILY = ['time_entry', 'time_entry_submit', 'time_entry_unlock'] as const
+
+export function familyOf(entityType: string): readonly string[] {
+  return (TIME_ENTRY_FAMILY as readonly string[]).includes(entityType) ? TIME_ENTRY_FAMILY : [entityType]
+}
+
+export function isTimeEntryFamily(entityType: string): boolean {
+  return (TIME_ENTRY_FAMILY as readonly string[]).includes(entityType)
+}
+
+/** Rows written without a connection (seeded by hand, as the reference's testing guide does) take the company's active one. */
+export async function resolveOutboxConnections(db: Kysely<Database>): Promise<number> {
+  const result = await sql`
+    update align_sync_outbox o set connection_id = c.id
+      from align_connections c
+     where o.connection_id is null and o.status = 'pending'
+       and c.tenant_id = o.tenant_id and c.company_id = o.company_id and c.status = 'active'`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
+}
+
+export interface ClaimOptions {
+  now: Date
+  leaseToken: string
+  leaseMs: number
+  /** Rows claimed in all. */
+  limit: number
+  /** Rows of one connection per claim, so one tenant's backlog cannot fill the batch. */
+  perConnection: number
+  /** Connections whose id sorts after this one go first (round-robin between claims). */
+  cursor: string
+  /** Only claim this connection's unlinked-or-not user upserts (topping up a bulk invite). */
+  onlyUsersOf?: string
+}
+
+/**
+ * Claims due rows fairly. For each active, unpaused connection a LATERAL subquery walks its pending rows in
+ * commit order (align_sync_outbox_connection_pending_idx) and locks up to `perConnection` of them with SKIP
+ * LOCKED, so concurrent claimers never wait on each other and never get the same row. The outer query
+ * interleaves connections (every connection's 1st row, then every 2nd, …) starting after `cursor`, so a
+ * tenant with 100k pending rows delays another tenant's single row by at most one claim.
+ *
+ * Due means next_retry_at ≤ the later of our clock and the database's: a row committed a moment ago carries
+ * the database's clock (microseconds), and a worker whose clock lags must still see it at once.
+ *
+ * A row is a candidate only when no earlier row of its family and entity is still pending or processing:
+ * rows of one entity run in order, and a submit never overtakes its create. The check reads the statement's
+ * snapshot, so two claimers racing on one entity both see the earlier row and skip the later one.
+ */
+export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions): Promise<ClaimedRow[]> {
+  const expires = new Date(o.now.getTime() + o.leaseMs)
+  const onlyUsers = o.onlyUsersOf ?? null
+  const result = await sql<ClaimedRow>`
+    with picked as (
+      select x.id, x.last_attempt_at as prev_attempt_at,
+             row_number() over (partition by c.id order by x.seq) as rn, c.id as connection_id
+        from align_connections c
+        cross join lateral (
+          select o.id, o.seq, o.last_attempt_at
+            from align_sync_outbox o
+           where o.connection_id = c.id and o.status = 'pending' and o.next_retry_at <= greatest(${o.now}::timestamptz, now())
+             and (${onlyUsers}::text is null or (o.entity_type = 'user' and o.operation = 'upsert'))
+             and not exists (
+               select 1 from align_sync_outbox e
+                where e.tenant_id = o.tenant_id and e.local_id = o.local_id
+                  and e.entity_type = any(case when o.entity_type in ('time_entry', 'time_entry_submit', 'time_entry_unlock')
+                                              then array['time_entry', 'time_entry_submit', 'time_entry_unlock']
+                                              else array[o.entity_type] end)
+                  and e.seq < o.seq and e.status in ('pending', 'processing'))
+           order by o.seq
+           limit ${o.perConnection}
+           for update of o skip locked
+        ) x
+       where c.status = 'active' and (c.paused_until is null or c.paused_until <= ${o.now})
+         and (${onlyUsers}::text is null or c.id = ${onlyUsers})
+       order by rn, c.id <= ${o.cursor}, c.id
+       limit ${o.limit}
+    )
+    update align_sync_outbox o
+       set status = 'processing', lease_token = ${o.leaseToken}, lease_expires_at = ${expires},
+           last_attempt_at = ${o.now}, waiting_for = null
+      from picked
+     where o.id = picked.id
+    returning o.*, picked.prev_attempt_at`.execute(db)
+  return result.rows.sort((a, b) => Number(a.seq) - Number(b.seq))
+}
+
+/**
+ * The pending rows right behind claimed heads, for coalescing: later upserts of the same entity carry newer
+ * snapshots. Nobody else can claim them (their head is processing), so reading then attaching is safe.
+ */
+export async function findRowsBehind(
+  db: Kysely<Database>,
+  heads: ReadonlyArray<Pick<ClaimedRow, 'tenant_id' | 'local_id'>>,
+  entityTypes: readonly string[],
+): Promise<AlignSyncOutboxRow[]> {
+  if (heads.length === 0) return []
+  const result = await sql<AlignSyncOutboxRow>`
+    select o.* from align_sync_outbox o
+     where o.status = 'pending' and o.entity_type = any(${entityTypes as string[]}::text[])
+       and (o.tenant_id, o.local_id) in (select * from unnest(${heads.map((h) => h.tenant_id)}::text[], ${heads.map((h) => h.local_id)}::text[]))
+     order by o.seq`.execute(db)
+  return result.rows
+}
+
+/** Puts coalesced rows under the head's lease; returns the ids actually attached. */
+export async function attachRowsToLease(db: Kysely<Database>, ids: string[], leaseToken: string, leaseExpiresAt: Date): Promise<string[]> {
+  if (ids.length === 0) return []
+  const rows = await db.updateTable('align_sync_outbox')
+    .set({ status: 'processing', lease_token: leaseToken, lease_expires_at: leaseExpiresAt, waiting_for: null })
+    .where('id', 'in', ids).where('status', '=', 'pending')
+    .returning('id').execute()
+  return rows.map((r) => r.id)
+}
+
+/** Heartbeat: keeps the lease of rows whose Align call is still running. */
+export async function extendLease(db: Kysely<Database>, ids: string[], leaseToken: string, leaseExpiresAt: Date): Promise<number> {
+  if (ids.length === 0) return 0
+  const result = await db.updateTable('align_sync_outbox')
+    .set({ lease_expires_at: leaseExpiresAt })
+    .where('id', 'in', ids).where('lease_token', '=', leaseToken).where('status', '=', 'processing')
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/**
+ * Rows whose lease expired (the worker died or lost the database mid-call) go back to pending. The call may
+ * have reached Align, so this counts as an attempt: the next one looks the entity up by externalRef before
+ * creating it, and a row that keeps killing its worker ends as a dead letter instead of looping.
+ */
+export async function releaseExpiredLeases(db: Kysely<Database>, now: Date, maxAttempts: number): Promise<Array<{ id: string; status: string }>> {
+  const result = await sql<{ id: string; status: string }>`
+    with released as (
+      update align_sync_outbox
+         set status = (case when attempts + 1 >= ${maxAttempts} then 'failed' else 'pending' end)::align_sync_status,
+             attempts = attempts + 1, next_retry_at = ${now}, lease_token = null, lease_expires_at = null,
+             error = 'lease expired: the worker stopped or lost its database connection during the Align call'
+       where status = 'processing' and lease_expires_at < ${now}
+      returning id, status, tenant_id, entity_type, local_id, error
+    ), entries as (
+      update time_entries t set sync_status = 'error', sync_error = r.error
+        from released r
+       where r.status = 'failed' and r.entity_type in ('time_entry', 'time_entry_submit', 'time_entry_unlock')
+         and t.id = r.local_id and t.tenant_id = r.tenant_id
+    )
+    select id, status::text from released`.execute(db)
+  return result.rows
+}
+
+export interface LinkWrite {
+  externalType: string
+  externalId: string
+  alignEntityType: string
+  alignEntityId: string
+}
+
+export interface FinishDone {
+  ids: string[]
+  leaseToken: string
+  now: Date
+  tenantId: string
+  companyId: string
+  connectionId: string
+  links: LinkWrite[]
+  deleteLinks: Array<{ externalType: string; externalId: string }>
+  /** Time entry whose sync_status becomes synced. */
+  timeEntryId: string | null
+  /** waiting_for keys to wake (this row's link landed). */
+  wake: string[]
+}
+
+/**
+ * Finishes rows in one statement (so one round trip, and atomic): the rows become done only if every one
+ * of them still carries our lease token; only then are the links written or removed, the connection's
+ * last_sync_at moved (at most once a second, so concurrent finishes do not queue on that row), the time
+ * entry marked synced and the rows waiting for this link woken. Returns false for a stale finisher.
+ */
+export async function finishOutboxRows(db: Kysely<Database>, f: FinishDone): Promise<{ finished: boolean; woken: number }> {
+  const result = await sql<{ ok: boolean; woken: number }>`
+    with finished as (
+      update align_sync_outbox
+         set status = 'done', lease_token = null, lease_expires_at = null, error = null, waiting_for = null
+       where id = any(${f.ids}::text[]) and lease_token = ${f.leaseToken} and status = 'processing'
+         and (select count(*) from align_sync_outbox h
+               where h.id = any(${f.ids}::text[]) and h.lease_token = ${f.leaseToken} and h.status = 'processing') = ${f.ids.length}
+      returning id
+    ), ok as (select count(*) > 0 as ok from finished),
+    put_links as (
+      insert into align_entity_links (tenant_id, company_id, external_type, external_id, align_entity_type, align_entity_id)
+      select ${f.tenantId}, ${f.companyId}, l.et, l.eid, l.at, l.aid
+        from unnest(${f.links.map((l) => l.externalType)}::text[], ${f.links.map((l) => l.externalId)}::text[],
+                    ${f.links.map((l) => l.alignEntityType)}::text[], ${f.links.map((l) => l.alignEntityId)}::text[]) as l(et, eid, at, aid)
+       where (select ok from ok)
+      on conflict (tenant_id, external_type, external_id) do update
+         set align_entity_type = excluded.align_entity_type, align_entity_id = excluded.align_entity_id
+       where align_entity_links.align_entity_id is distinct from excluded.align_entity_id
+    ), drop_links as (
+      delete from align_entity_links
+       where tenant_id = ${f.tenantId} and (select ok from ok)
+         and (external_type, external_id) in (select * from unnest(${f.deleteLinks.map((l) => l.externalType)}::text[], ${f.deleteLinks.map((l) => l.externalId)}::text[]))
+    ), conn as (
+      update align_connections set last_sync_at = ${f.now}
+       where id = ${f.connectionId} and (select ok from ok)
+         and (last_sync_at is null or last_sync_at < ${new Date(f.now.getTime() - 1000)})
+    ), entry as (
+      update time_entries set sync_status = 'synced', sync_error = null
+       where id = ${f.timeEntryId} and tenant_id = ${f.tenantId} and (select ok from ok)
+    ), woken as (
+      update align_sync_outbox set next_retry_at = ${f.now}, waiting_for = null
+       where status = 'pending' and tenant_id = ${f.tenantId} and waiting_for = any(${f.wake}::text[]) and (select ok from ok)
+      returning id
+    )
+    select (select ok from ok) as ok, (select count(*) from woken)::int as woken`.execute(db)
+  const row = result.rows[0]
+  return { finished: Boolean(row?.ok), woken: row?.woken ?? 0 }
+}
+
+export interface FinishFailed {
+  ids: string[]
+  leaseToken: string
+  now: Date
+  tenantId: string
+  connectionId: string
+  /** Attempts already spent by the head row (before this failure). */
+  attempts: number
+  retryDelaysMs: readonly number[]
+  /** Straight to the dead letter (400/404/422, invalid payload). */
+  permanent: boolean
+  /** Stored on the row and, for a dead letter, on the connection and the time entry: no payload, no secret. */
+  error: string
+  timeEntryId: string | null
+}
+
+/**
+ * A failed attempt: backoff (1 min, 5 min, 30 min, 2 h, 8 h by default) or, once the delays are spent or
+ * the failure is permanent, the dead letter, which also records the error on the connection and the entry.
+ */
+export async function failOutboxRows(db: Kysely<Database>, f: FinishFailed): Promise<{ status: 'pending' | 'failed' | 'stale'; nextRetryAt: Date | null }> {
+  const dead = f.permanent || f.attempts >= f.retryDelaysMs.length
+  const delay = dead ? 0 : f.retryDelaysMs[f.attempts]!
+  const nextRetryAt = new Date(f.now.getTime() + delay)
+  const error = f.error.slice(0, 1000)
+  const result = await sql<{ n: number }>`
+    with failed as (
+      update align_sync_outbox
+         set status = ${dead ? 'failed' : 'pending'}::align_sync_status, attempts = attempts + 1, next_retry_at = ${nextRetryAt},
+             error = ${error}, lease_token = null, lease_expires_at = null, waiting_for = null
+       where id = any(${f.ids}::text[]) and lease_token = ${f.leaseToken} and status = 'processing'
+      returning id
+    ), conn as (
+      update align_connections set last_error_at = ${f.now}, last_error_message = ${error.slice(0, 500)}
+       where id = ${f.connectionId} and ${dead} and exists (select 1 from failed)
+    ), entry as (
+      update time_entries set sync_status = 'error', sync_error = ${error.slice(0, 500)}
+       where id = ${f.timeEntryId} and tenant_id = ${f.tenantId} and ${dead} and exists (select 1 from failed)
+    )
+    select count(*)::int as n from failed`.execute(db)
+  if (!result.rows[0]?.n) return { status: 'stale', nextRetryAt: null }
+  return { status: dead ? 'failed' : 'pending', nextRetryAt: dead ? null : nextRetryAt }
+}
+
+export interface ReleaseRows {
+  ids: string[]
+  leaseToken: string
+  /** When the rows become due again. */
+  at: Date
+  reason: string
+}
+
+/** Back to pending without spending an attempt (rate budget, 429 pause, key rejected, shutdown). */
+export async function releaseOutboxRows(db: Kysely<Database>, r: ReleaseRows): Promise<number> {
+  if (r.ids.length === 0) return 0
+  const result = await db.updateTable('align_sync_outbox')
+    .set({ status: 'pending', lease_token: null, lease_expires_at: null, next_retry_at: r.at, error: r.reason.slice(0, 1000) })
+    .where('id', 'in', r.ids).where('lease_token', '=', r.leaseToken).where('status', '=', 'processing')
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/** What a parked row waits for: an external link (our id) or, for a membership, an Align id. */
+export interface DependencyTarget {
+  key: string
+  externalType?: string
+  externalId?: string
+  alignEntityType?: string
+  alignEntityId?: string
+}
+
+/**
+ * Parks rows until a dependency's link lands, without spending an attempt. If the link landed meanwhile
+ * (its finish committed before this statement began), the rows are due at once instead, so a wake-up that
+ * ran before the park cannot strand them. `recheckAt` is the fallback for links written elsewhere.
+ */
+export async function parkOutboxRows(
+  db: Kysely<Database>,
+  p: { ids: string[]; leaseToken: string; tenantId: string; now: Date; recheckAt: Date; target: DependencyTarget; reason: string },
+): Promise<number> {
+  const t = p.target
+  const result = await sql`
+    update align_sync_outbox
+       set status = 'pending', lease_token = null, lease_expires_at = null, error = ${p.reason},
+           waiting_for = case when landed.yes then null else ${t.key} end,
+           next_retry_at = case when landed.yes then ${p.now} else ${p.recheckAt}::timestamptz end
+      from (select exists (
+              select 1 from align_entity_links l
+               where l.tenant_id = ${p.tenantId}
+                 and ((l.external_type = ${t.externalType ?? null} and l.external_id = ${t.externalId ?? null})
+                   or (l.align_entity_type = ${t.alignEntityType ?? null} and l.align_entity_id = ${t.alignEntityId ?? null}))
+            ) as yes) landed
+     where id = any(${p.ids}::text[]) and lease_token = ${p.leaseToken} and status = 'processing'`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
+}
+
+export interface LinkRow {
+  external_type: string
+  external_id: string
+  align_entity_type: string
+  align_entity_id: string
+}
+
+/** The links of one tenant for these (external_type, external_id) pairs. */
+export async function findLinks(db: Kysely<Database>, tenantId: string, keys: Array<{ type: string; id: string }>): Promise<LinkRow[]> {
+  if (keys.length === 0) return []
+  const result = await sql<LinkRow>`
+    select external_type, external_id, align_entity_type, align_entity_id from align_entity_links
+     where tenant_id = ${tenantId}
+       and (external_type, external_id) in (select * from unnest(${keys.map((k) => k.type)}::text[], ${keys.map((k) => k.id)}::text[]))`.execute(db)
+  return result.rows
+}
+
+export async function findLinkByAlignId(db: Kysely<Database>, tenantId: string, alignEntityType: string, alignEntityId: string): Promise<LinkRow | null> {
+  const row = await db.selectFrom('align_entity_links')
+    .select(['external_type', 'external_id', 'align_entity_type', 'align_entity_id'])
+    .where('tenant_id', '=', tenantId).where('align_entity_type', '=', alignEntityType).where('align_entity_id', '=', alignEntityId)
+    .executeTakeFirst()
+  return row ?? null
+}
+
+export interface ConnectionRow {
+  id: string
+  tenant_id: string
+  company_id: string
+  status: string
+  encrypted_api_key: string
+  paused_until: Date | null
+}
+
+export async function findConnections(db: Kysely<Database>, ids: string[]): Promise<ConnectionRow[]> {
+  if (ids.length === 0) return []
+  return db.selectFrom('align_connections')
+    .select(['id', 'tenant_id', 'company_id', 'status', 'encrypted_api_key', 'paused_until'])
+    .where('id', 'in', ids).execute()
+}
+
+/** 401/403: the key was rejected; the connection stops until an admin rotates the key (PATCH /api/align/connections). */
+export async function markConnectionKeyRejected(db: Kysely<Database>, connectionId: string, now: Date, message: string): Promise<void> {
+  await db.updateTable('align_connections')
+    .set({ status: 'error', last_error_at: now, last_error_message: message.slice(0, 500) })
+    .where('id', '=', connectionId).where('status', '=', 'active')
+    .execute()
+}
+
+/** Retention: deletes up to `batch` done rows created before `before`; call until it returns less than `batch`. */
+export async function deleteDoneOutboxRows(db: Kysely<Database>, before: Date, batch: number): Promise<number> {
+  const result = await sql`
+    delete from align_sync_outbox where id in (
+      select id from align_sync_outbox where status = 'done' and created_at < ${before} order by created_at limit ${batch}
+    )`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
+}
+
+export interface OutboxDepth {
+  status: string
+  count: number
+  oldest: Date | null
+}
+
+/** Depth and oldest row per open status (for the gauges). */
+export async function readOutboxDepth(db: Kysely<Database>): Promise<OutboxDepth[]> {
+  const result = await sql<{ status: string; count: number; oldest: Date | null }>`
+    select status::text, count(*)::int as count, min(created_at) as oldest from align_sync_outbox
+     where status in ('pending', 'processing', 'failed') group by status`.execute(db)
+  return result.rows
+}
+
+export async function notifyOutbox(db: Kysely<Database>, channel: string, payload: string): Promise<void> {
+  await sql`select pg_notify(${channel}, ${payload})`.execute(db)
+}
+
+export type { OutboxEntityType }
