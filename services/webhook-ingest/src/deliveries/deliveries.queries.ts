@@ -1,0 +1,154 @@
+// SQL of the delivery pipeline: connection look-up, recording, locking, replay detection, pruning.
+import type { AlignConnection, AlignDeliveryStatus, Database } from '@illumera/db-schema'
+import { type Kysely, sql, type Transaction } from 'kysely'
+
+/** The connection columns the ingest needs; never the API key. */
+export type ReceivingConnection = Pick<
+  AlignConnection,
+  'id' | 'tenant_id' | 'company_id' | 'align_org_id' | 'status' | 'webhook_secret' | 'previous_webhook_secret' | 'previous_webhook_secret_expires_at'
+>
+
+const RECEIVING_STATUSES = ['active', 'error'] as const
+
+const connectionColumns = [
+  'id', 'tenant_id', 'company_id', 'align_org_id', 'status', 'webhook_secret', 'previous_webhook_secret', 'previous_webhook_secret_expires_at',
+] as const
+
+/**
+ * Connections that may receive deliveries for an Align organisation: 'active', and 'error' (Align
+ * rejected our API key, but its webhooks are still genuine). Active first; the signature picks one.
+ */
+export function findReceivingConnectionsByOrg(db: Kysely<Database>, alignOrgId: string): Promise<ReceivingConnection[]> {
+  return db.selectFrom('align_connections')
+    .select(connectionColumns)
+    .where('align_org_id', '=', alignOrgId)
+    .where('status', 'in', RECEIVING_STATUSES)
+    .where('webhook_secret', 'is not', null)
+    .orderBy(sql`status = 'active'`, 'desc')
+    .orderBy('created_at', 'desc')
+    .limit(10)
+    .execute()
+}
+
+/** The receiving connection named by the path token of its registered webhook URL. */
+export function findReceivingConnectionByPathToken(db: Kysely<Database>, pathToken: string): Promise<ReceivingConnection | undefined> {
+  return db.selectFrom('align_connections')
+    .select(connectionColumns)
+    .where('webhook_path_token', '=', pathToken)
+    .where('status', 'in', RECEIVING_STATUSES)
+    .where('webhook_secret', 'is not', null)
+    .executeTakeFirst()
+}
+
+export interface DeliveryRecord {
+  deliveryId: string
+  eventName: string
+  connection: Pick<ReceivingConnection, 'id' | 'tenant_id' | 'company_id'>
+  /** The raw body as text (valid JSON: it was parsed before recording). */
+  payloadJson: string
+  bodySha256: string
+}
+
+/**
+ * Inserts the delivery as 'received' unless its id is already recorded. Inside the processing
+ * transaction: a concurrent copy's insert waits on ours and then does nothing. True when inserted.
+ */
+export async function insertDeliveryIfNew(trx: Transaction<Database>, record: DeliveryRecord): Promise<boolean> {
+  const inserted = await trx.insertInto('align_webhook_deliveries')
+    .values({
+      delivery_id: record.deliveryId,
+      event_name: record.eventName,
+      tenant_id: record.connection.tenant_id,
+      company_id: record.connection.company_id,
+      connection_id: record.connection.id,
+      payload: record.payloadJson,
+      body_sha256: record.bodySha256,
+      status: 'received',
+    })
+    .onConflict((oc) => oc.column('delivery_id').doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  return inserted !== undefined
+}
+
+/** Locks an already recorded delivery row until the transaction ends; copies of one delivery queue here. */
+export async function lockDelivery(trx: Transaction<Database>, deliveryId: string): Promise<{ status: AlignDeliveryStatus } | undefined> {
+  return trx.selectFrom('align_webhook_deliveries')
+    .select('status')
+    .where('delivery_id', '=', deliveryId)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
+/**
+ * Serialises deliveries of one signed body on one connection (released at commit), so a replay under
+ * a new delivery id cannot run beside the original and both be applied.
+ */
+export async function lockBody(trx: Transaction<Database>, connectionId: string, bodySha256: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`align-body:${connectionId}:${bodySha256}`}, 0))`.execute(trx)
+}
+
+/** Another delivery of the same body, already processed for this connection since `since`. */
+export async function findProcessedDeliveryWithBody(
+  db: Kysely<Database>,
+  connectionId: string,
+  bodySha256: string,
+  excludeDeliveryId: string,
+  since: Date,
+): Promise<string | undefined> {
+  const row = await db.selectFrom('align_webhook_deliveries')
+    .select('delivery_id')
+    .where('connection_id', '=', connectionId)
+    .where('body_sha256', '=', bodySha256)
+    .where('status', '=', 'processed')
+    .where('delivery_id', '<>', excludeDeliveryId)
+    .where('received_at', '>', since)
+    .limit(1)
+    .executeTakeFirst()
+  return row?.delivery_id
+}
+
+export async function markDeliveryProcessed(trx: Transaction<Database>, deliveryId: string, now: Date, note: string | null): Promise<void> {
+  await trx.updateTable('align_webhook_deliveries')
+    .set({ status: 'processed', processed_at: now, error: note })
+    .where('delivery_id', '=', deliveryId)
+    .execute()
+}
+
+/**
+ * After the processing transaction rolled back (taking the 'received' row with it): record the delivery
+ * as failed, unless a concurrent copy processed it meanwhile. Align retries it under the same id.
+ */
+export async function recordDeliveryFailed(db: Kysely<Database>, record: DeliveryRecord, error: string): Promise<void> {
+  await db.insertInto('align_webhook_deliveries')
+    .values({
+      delivery_id: record.deliveryId,
+      event_name: record.eventName,
+      tenant_id: record.connection.tenant_id,
+      company_id: record.connection.company_id,
+      connection_id: record.connection.id,
+      payload: record.payloadJson,
+      body_sha256: record.bodySha256,
+      status: 'failed',
+      error,
+    })
+    .onConflict((oc) => oc.column('delivery_id').doUpdateSet({ status: 'failed', error }).where('align_webhook_deliveries.status', '<>', 'processed'))
+    .execute()
+}
+
+/**
+ * Deletes deliveries received before `olderThan`, `batchSize` rows per statement (short locks, no huge
+ * transaction), until none is left. Returns how many were deleted.
+ */
+export async function pruneDeliveries(db: Kysely<Database>, olderThan: Date, batchSize: number): Promise<number> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('pruneDeliveries: batchSize must be a positive integer')
+  let total = 0
+  for (;;) {
+    const result = await db.deleteFrom('align_webhook_deliveries')
+      .where('id', 'in', (eb) => eb.selectFrom('align_webhook_deliveries').select('id').where('received_at', '<', olderThan).orderBy('received_at').limit(batchSize))
+      .executeTakeFirst()
+    const deleted = Number(result.numDeletedRows)
+    total += deleted
+    if (deleted < batchSize) return total
+  }
+}

@@ -1,0 +1,32 @@
+// Dispatches a verified delivery to its handler, inside the delivery's transaction. Events of the
+// catalog without a handler (and unknown ones) are recorded and answered 200.
+import type { Database } from '@illumera/db-schema'
+import type { Transaction } from 'kysely'
+import { handleProjectMemberEvent, handleWikiPageCreated } from './entity-link-events.js'
+import type { EventData, EventResult } from './event-result.js'
+import type { Scope } from './events.queries.js'
+import { importAlignTimeEntry } from './time-entry-import.js'
+import { handleTimeDeleted, handleTimeStatusEvent, handleTimeUnlocked, TIME_STATUS_EVENTS } from './time-entry-events.js'
+
+export async function handleAlignEvent(trx: Transaction<Database>, scope: Scope, event: string, data: EventData, now: Date): Promise<EventResult> {
+  switch (event) {
+    case 'time.approved':
+    case 'time.rejected':
+    case 'time.locked':
+    case 'time.invoiced':
+      return handleTimeStatusEvent(trx, scope, event satisfies keyof typeof TIME_STATUS_EVENTS, data)
+    case 'time.unlocked':
+      return handleTimeUnlocked(trx, scope, data)
+    case 'time.deleted':
+      return handleTimeDeleted(trx, scope, data, now)
+    case 'time.logged':
+      return importAlignTimeEntry(trx, scope, data)
+    case 'project_member.added':
+    case 'project_member.updated':
+      return handleProjectMemberEvent(trx, scope, data)
+    case 'wiki_page.created':
+      return handleWikiPageCreated(trx, scope, data)
+    default:
+      return { effect: 'unhandled', note: null, reason: 'no handler for this event' }
+  }
+}

@@ -1,0 +1,5 @@
+// What the bench (and the root stack script) use: the app factory and the pruning function.
+export { type AppDeps, buildApp, DEFAULT_REPLAY_WINDOW_MS } from './app.js'
+export { pruneDeliveries } from './deliveries/deliveries.queries.js'
+export { startDeliveryPruning } from './deliveries/prune-schedule.js'
+export { statusEventApplies } from './events/time-entry-events.js'
