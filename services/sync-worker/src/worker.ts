@@ -20,7 +20,7 @@ import type { Registry } from 'prom-client'
 import { COALESCING_TYPES, type HandlerContext, handlers, type Outcome, PermanentSyncError, userInvite } from './outbox/handlers.js'
 import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
 import {
-  attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, extendLease, failOutboxRows, familyOf,
+  attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
   findConnections, findLinkByAlignId, findLinks, findRowsBehind, finishOutboxRows, isTimeEntryFamily, type LinkRow, markConnectionKeyRejected,
   notifyOutbox, parkOutboxRows, readOutboxDepth, releaseExpiredLeases, releaseOutboxRows, resolveOutboxConnections,
 } from './outbox/outbox.queries.js'
@@ -305,11 +305,27 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       log.debug({ ...fields, waitingFor: outcome.target.key }, 'outbox row waits for a dependency')
       return
     }
-    const result = await finishOutboxRows(db, {
+    const finish = {
       ids, leaseToken: unit.leaseToken, now, tenantId: head.tenant_id, companyId: head.company_id, connectionId: connection.id,
       links: outcome.links, deleteLinks: outcome.deleteLinks, wake: outcome.wake,
       timeEntryId: isTimeEntryFamily(head.entity_type) ? head.local_id : null,
-    })
+    }
+    let result: { finished: boolean; woken: number }
+    try {
+      result = await finishOutboxRows(db, finish)
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== '23505') throw err
+      const memberships = outcome.links.filter((l) => l.alignEntityType === 'project_member')
+      if (memberships.length === 0) {
+        // Another Illumera entity already holds this Align entity (e.g. two users with one email): a dead letter.
+        await handleFailure(unit, connection, err, now, fields, tally, retried)
+        return
+      }
+      result = await db.transaction().execute(async (trx) => {
+        await dropLinksHoldingAlignIds(trx, head.tenant_id, memberships)
+        return finishOutboxRows(trx, finish)
+      })
+    }
     if (!result.finished) {
       retried('lease_lost')
       log.warn({ ...fields }, 'outbox row finished by a worker whose lease had expired: result discarded')

@@ -7,7 +7,7 @@
 // may be submitted again after an unlock, and a replay of the first submit would then do nothing.
 // When an earlier attempt may have reached Align (ctx.recovering) or the 24 h idempotency window may have
 // passed, a create first looks the entity up by externalRef and links what it finds: never a duplicate.
-import { type AlignGateway, AlignNotFoundError } from '@illumera/align-gateway'
+import { AlignConflictError, type AlignGateway, AlignNotFoundError, AlignValidationError } from '@illumera/align-gateway'
 import type { AlignSyncOutboxRow } from '@illumera/db-schema'
 import type { DependencyTarget, LinkRow, LinkWrite } from './outbox.queries.js'
 
@@ -72,12 +72,44 @@ function int(p: Record<string, unknown>, field: string, entity: string): number 
 const DAY_MS = 24 * 60 * 60 * 1000
 function key(type: string, id: string) { return `${type}:${id}` }
 
-/** Looks the entity up by externalRef when a create may already have happened; returns its Align id. */
-async function findExisting(ctx: HandlerContext, externalType: 'project' | 'wiki_page' | 'time_entry' | 'user', externalId: string): Promise<string | null> {
+/**
+ * Creates the entity, or adopts the one Align already holds: when an earlier attempt may have reached Align
+ * (or the 24 h idempotency window may have passed) it is looked up by externalRef first; and a create refused
+ * with idempotency_key_reused (the key was used with another body: an older snapshot) is followed by the same
+ * lookup. An adopted entity is updated to the latest snapshot. Never a duplicate in Align.
+ */
+async function createOrAdopt(
+  ctx: HandlerContext,
+  externalType: 'project' | 'wiki_page' | 'time_entry',
+  externalId: string,
+  create: () => Promise<{ id: string }>,
+  update: (alignId: string) => Promise<unknown>,
+): Promise<string> {
+  const adopt = async (): Promise<string | null> => {
+    const found = await ctx.call('findIntegrationLink', (g) => g.findIntegrationLink({ externalType, externalId }))
+    if (!found) return null
+    try {
+      await update(found.entityId)
+    } catch (err) {
+      // An entry already submitted or approved in Align keeps its values; the link is what matters here.
+      if (!(err instanceof AlignConflictError)) throw err
+    }
+    return found.entityId
+  }
   const idempotencyWindowPassed = ctx.now.getTime() - ctx.row.created_at.getTime() > DAY_MS - 60 * 60 * 1000
-  if (!ctx.recovering && !idempotencyWindowPassed) return null
-  const found = await ctx.call('findIntegrationLink', (g) => g.findIntegrationLink({ externalType, externalId }))
-  return found?.entityId ?? null
+  if (ctx.recovering || idempotencyWindowPassed) {
+    const adopted = await adopt()
+    if (adopted) return adopted
+  }
+  try {
+    return (await create()).id
+  } catch (err) {
+    if (err instanceof AlignValidationError && err.code === 'idempotency_key_reused') {
+      const adopted = await adopt()
+      if (adopted) return adopted
+    }
+    throw err
+  }
 }
 
 // ── project ──
@@ -106,9 +138,9 @@ const project: Handler = async (ctx) => {
       return done([{ externalType: 'project', externalId: id, alignEntityType: 'project', alignEntityId: alignId }], [key('project', id)])
     }
   }
-  const existing = await findExisting(ctx, 'project', id)
-  const alignId = existing ?? (await ctx.call('createProject', (g) => g.createProject(
-    { ...fields, externalRef: { externalType: 'project', externalId: id } }, { idempotencyKey: id }))).id
+  const alignId = await createOrAdopt(ctx, 'project', id,
+    () => ctx.call('createProject', (g) => g.createProject({ ...fields, externalRef: { externalType: 'project', externalId: id } }, { idempotencyKey: id })),
+    (alignId) => ctx.call('updateProject', (g) => g.updateProject(alignId, fields)))
   return done([{ externalType: 'project', externalId: id, alignEntityType: 'project', alignEntityId: alignId }], [key('project', id)])
 }
 
@@ -149,9 +181,10 @@ const wikiPage: Handler = async (ctx) => {
     }
   }
   if (!projectLink) return waitFor('project', localProjectId, 'a wiki page lives in its project')
-  const existing = await findExisting(ctx, 'wiki_page', id)
-  const alignId = existing ?? (await ctx.call('createWikiPage', (g) => g.createWikiPage(projectLink.align_entity_id,
-    { ...page, externalRef: { externalType: 'wiki_page', externalId: id } }, { idempotencyKey: `${id}:wiki_page` }))).id
+  const alignId = await createOrAdopt(ctx, 'wiki_page', id,
+    () => ctx.call('createWikiPage', (g) => g.createWikiPage(projectLink.align_entity_id,
+      { ...page, externalRef: { externalType: 'wiki_page', externalId: id } }, { idempotencyKey: `${id}:wiki_page` })),
+    (alignId) => ctx.call('updateWikiPage', (g) => g.updateWikiPage(alignId, page)))
   return done([{ externalType: 'wiki_page', externalId: id, alignEntityType: 'wiki_page', alignEntityId: alignId }])
 }
 
@@ -253,9 +286,10 @@ const timeEntry: Handler = async (ctx) => {
     // Align refuses an entry of a non-member (422 user_not_member): wait for the membership.
     return { kind: 'wait', target: { key: `project_member:${memberId}`, alignEntityType: 'project_member', alignEntityId: memberId }, reason: `waiting for the project membership ${memberId}` }
   }
-  const existing = await findExisting(ctx, 'time_entry', id)
-  const alignId = existing ?? (await ctx.call('createTimeEntry', (g) => g.createTimeEntry(projectLink.align_entity_id,
-    { userId: userLink.align_entity_id, ...fields, externalRef: { externalType: 'time_entry', externalId: id } }, { idempotencyKey: id }))).id
+  const alignId = await createOrAdopt(ctx, 'time_entry', id,
+    () => ctx.call('createTimeEntry', (g) => g.createTimeEntry(projectLink.align_entity_id,
+      { userId: userLink.align_entity_id, ...fields, externalRef: { externalType: 'time_entry', externalId: id } }, { idempotencyKey: id })),
+    (alignId) => ctx.call('updateTimeEntry', (g) => g.updateTimeEntry(alignId, fields)))
   return done([{ externalType: 'time_entry', externalId: id, alignEntityType: 'time_entry', alignEntityId: alignId }], [key('time_entry', id)])
 }
 

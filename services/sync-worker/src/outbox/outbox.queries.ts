@@ -236,6 +236,22 @@ export async function finishOutboxRows(db: Kysely<Database>, f: FinishDone): Pro
   return { finished: Boolean(row?.ok), woken: row?.woken ?? 0 }
 }
 
+/**
+ * A membership is one thing in Align however many engagements point at it: when another engagement's link
+ * holds this Align id, it is removed so the newest engagement's link can take it (unique per Align id).
+ */
+export async function dropLinksHoldingAlignIds(db: Kysely<Database>, tenantId: string, links: LinkWrite[]): Promise<number> {
+  let n = 0
+  for (const l of links) {
+    const result = await db.deleteFrom('align_entity_links')
+      .where('tenant_id', '=', tenantId).where('align_entity_type', '=', l.alignEntityType).where('align_entity_id', '=', l.alignEntityId)
+      .where('external_id', '!=', l.externalId)
+      .executeTakeFirst()
+    n += Number(result.numDeletedRows)
+  }
+  return n
+}
+
 export interface FinishFailed {
   ids: string[]
   leaseToken: string

@@ -95,3 +95,15 @@ export async function drain(worker: { runOnce(now?: Date): Promise<{ claimed: nu
 export function id(prefix: string) {
   return `${prefix}-${randomUUID()}`
 }
+
+/** How many Align calls of this operation the worker made (from its latency histogram). */
+export async function alignCalls(metrics: import('prom-client').Registry, operation: string): Promise<number> {
+  const metric = metrics.getSingleMetric('sync_align_call_duration_seconds')
+  if (!metric) return 0
+  const { values } = await metric.get()
+  return values.filter((v) => (v as { metricName?: string }).metricName === 'sync_align_call_duration_seconds_count' && v.labels.operation === operation).reduce((n, v) => n + v.value, 0)
+}
+
+export function later(base: Date, ms: number): Date {
+  return new Date(base.getTime() + ms)
+}
