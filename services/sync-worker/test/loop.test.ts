@@ -1,0 +1,73 @@
+// The long-lived loop: NOTIFY wake-ups (the poll interval is set to a minute, so only NOTIFY can explain a
+// prompt delivery), LISTEN reconnect, and a graceful stop that finishes in-flight rows.
+import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
+import { useTestDatabase } from '@illumera/test-harness'
+import { sql } from 'kysely'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { connect, enqueue, id, makeWorker, projectPayload, rowsOf } from './helpers/setup.js'
+
+const t = useTestDatabase()
+let sandbox: AlignSandbox
+const started: Array<{ stop(): Promise<void> }> = []
+
+beforeAll(async () => { sandbox = await startAlignSandbox({ port: 0, rateLimitPerMinute: 0 }) })
+afterAll(async () => { await sandbox.close() })
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.stop()))
+  await sandbox.control.clearFaults()
+})
+
+async function until(check: () => Promise<boolean> | boolean, what: string, limitMs = 5_000): Promise<void> {
+  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('start() / stop()', () => {
+  it('a committed row reaches Align on the NOTIFY of its commit, not on a poll', async () => {
+    const c = await connect(t.db, sandbox)
+    const { worker } = makeWorker(t.db, sandbox, { pollIntervalMs: 60_000 }, { databaseUrl: t.url })
+    worker.start()
+    started.push(worker)
+    await until(() => worker.listening, 'LISTEN')
+    await new Promise((resolve) => setTimeout(resolve, 50)) // let the start-up claim go idle
+    const p = id('project')
+    await enqueue(t.db, c, 'project', p, projectPayload())
+    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', 'the row to be done')
+    expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(1)
+  })
+
+  it('reconnects LISTEN after its connection is killed', async () => {
+    const c = await connect(t.db, sandbox)
+    const { worker } = makeWorker(t.db, sandbox, { pollIntervalMs: 60_000 }, { databaseUrl: t.url })
+    worker.start()
+    started.push(worker)
+    await until(() => worker.listening, 'LISTEN')
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'sync-worker-listen' and datname = current_database()`.execute(t.db)
+    await until(() => !worker.listening, 'the LISTEN connection to drop')
+    await until(() => worker.listening, 'LISTEN to come back')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const p = id('project')
+    await enqueue(t.db, c, 'project', p, projectPayload())
+    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', 'the row to be done')
+  })
+
+  it('stop() stops claiming, finishes in-flight rows and leaves nothing half-done', async () => {
+    const c = await connect(t.db, sandbox)
+    const { worker } = makeWorker(t.db, sandbox, { pollIntervalMs: 20, concurrency: 4 }, { databaseUrl: t.url })
+    await sandbox.control.setFaults({ latencyMs: 300 })
+    const ids = Array.from({ length: 12 }, () => id('project'))
+    for (const p of ids) await enqueue(t.db, c, 'project', p, projectPayload())
+    worker.start()
+    await until(() => worker.inFlight > 0, 'rows in flight')
+    await worker.stop()
+    const rows = await t.db.selectFrom('align_sync_outbox').select(['status']).where('local_id', 'in', ids).execute()
+    expect(rows.filter((r) => r.status === 'processing')).toHaveLength(0)
+    const done = rows.filter((r) => r.status === 'done').length
+    expect(done).toBeGreaterThan(0)
+    expect(done).toBeLessThan(12)
+    expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(done)
+  })
+})
