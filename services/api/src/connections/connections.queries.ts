@@ -1,0 +1,53 @@
+import type { AlignConnection, AlignConnectionUpdate, Database, NewAlignConnection, OutboxStatus } from '@illumera/db-schema'
+import type { Kysely } from 'kysely'
+import type { CompanyScope } from '../projects/projects.queries.js'
+
+/** Statuses in which a connection still exists for its company (error is fixed by a key rotation). */
+export const LIVE_CONNECTION_STATUSES = ['active', 'error'] as const
+
+export function findLiveConnection(db: Kysely<Database>, scope: CompanyScope): Promise<AlignConnection | undefined> {
+  return db.selectFrom('align_connections').selectAll()
+    .where('tenant_id', '=', scope.tenantId).where('company_id', '=', scope.companyId)
+    .where('status', 'in', LIVE_CONNECTION_STATUSES)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst()
+}
+
+export function lockConnection(db: Kysely<Database>, id: string): Promise<AlignConnection | undefined> {
+  return db.selectFrom('align_connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+}
+
+/** The company's current connection for the status view: the live one, else the most recent. */
+export function findLatestConnection(db: Kysely<Database>, scope: CompanyScope): Promise<AlignConnection | undefined> {
+  return db.selectFrom('align_connections').selectAll()
+    .where('tenant_id', '=', scope.tenantId).where('company_id', '=', scope.companyId)
+    .orderBy((eb) => eb.case().when('status', 'in', LIVE_CONNECTION_STATUSES).then(0).else(1).end())
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst()
+}
+
+export function insertConnection(db: Kysely<Database>, values: NewAlignConnection & { id: string }): Promise<AlignConnection> {
+  return db.insertInto('align_connections').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+export function updateConnection(db: Kysely<Database>, id: string, values: AlignConnectionUpdate): Promise<AlignConnection> {
+  return db.updateTable('align_connections').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+}
+
+export type OutboxCounts = Record<OutboxStatus, number>
+
+export async function countOutboxByStatus(db: Kysely<Database>, connectionIds: string[]): Promise<Map<string, OutboxCounts>> {
+  const result = new Map<string, OutboxCounts>()
+  for (const id of connectionIds) result.set(id, { pending: 0, processing: 0, done: 0, failed: 0 })
+  if (connectionIds.length === 0) return result
+  const rows = await db.selectFrom('align_sync_outbox')
+    .select(['connection_id', 'status', (eb) => eb.fn.countAll<string>().as('count')])
+    .where('connection_id', 'in', connectionIds)
+    .groupBy(['connection_id', 'status'])
+    .execute()
+  for (const row of rows) {
+    const counts = result.get(row.connection_id!)
+    if (counts) counts[row.status] = Number(row.count)
+  }
+  return result
+}

@@ -1,0 +1,129 @@
+// Platform admin: sync health across every tenant (the platform's own staff, so no tenant scope here).
+import type { Database } from '@illumera/db-schema'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { Kysely } from 'kysely'
+import {
+  listConnections, listDeliveries, listOutbox, listReconciliation, oldestPendingByConnection, resetFailedOutboxRows,
+} from '../admin/admin.queries.js'
+import { OutboxCountsView } from '../connections/connection-view.js'
+import { countOutboxByStatus } from '../connections/connections.queries.js'
+import { decodeSeqCursor, decodeTimeCursor, encodeSeqCursor, encodeTimeCursor, page, PageQuery } from '../http/pagination.js'
+import { authErrors, NullableString, pageOf, Timestamp } from '../http/schemas.js'
+
+const Id = Type.String({ minLength: 1, maxLength: 100 })
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null)
+
+const RetryBody = Type.Object({
+  connectionId: Type.Optional(Id),
+  ids: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 1000 })),
+}, { additionalProperties: false })
+
+const OutboxQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('processing'), Type.Literal('done'), Type.Literal('failed')])),
+  connectionId: Type.Optional(Id),
+  ...PageQuery,
+}, { additionalProperties: false })
+
+const OutboxRowView = Type.Object({
+  id: Type.String(), seq: Type.String(), tenantId: Type.String(), companyId: Type.String(), connectionId: NullableString,
+  entityType: Type.String(), localId: Type.String(), operation: Type.String(), status: Type.String(), attempts: Type.Integer(),
+  lastAttemptAt: NullableTimestamp, nextRetryAt: Timestamp, error: NullableString, waitingFor: NullableString, createdAt: Timestamp,
+})
+
+const DeliveriesQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('received'), Type.Literal('processed'), Type.Literal('failed')])),
+  connectionId: Type.Optional(Id),
+  ...PageQuery,
+}, { additionalProperties: false })
+
+const DeliveryView = Type.Object({
+  id: Type.String(), deliveryId: Type.String(), eventName: Type.String(), tenantId: NullableString, companyId: NullableString,
+  connectionId: NullableString, status: Type.String(), receivedAt: Timestamp, processedAt: NullableTimestamp, error: NullableString,
+})
+
+const ReconciliationQuery = Type.Object({
+  tenantId: Type.Optional(Id), connectionId: Type.Optional(Id), runId: Type.Optional(Id), ...PageQuery,
+}, { additionalProperties: false })
+
+const DiscrepancyView = Type.Object({
+  id: Type.String(), tenantId: Type.String(), projectId: NullableString, connectionId: NullableString, runId: NullableString,
+  field: Type.String(), illumeraValue: NullableString, alignValue: NullableString, detectedAt: Timestamp,
+})
+
+const ConnectionsQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('error'), Type.Literal('disconnected')])),
+  ...PageQuery,
+}, { additionalProperties: false })
+
+const ConnectionHealthView = Type.Object({
+  id: Type.String(), tenantId: Type.String(), companyId: Type.String(), status: Type.String(), alignOrgId: Type.String(),
+  keyLastFour: Type.String(), apiKeyCreatedAt: Timestamp, lastSyncAt: NullableTimestamp, lastErrorAt: NullableTimestamp,
+  lastErrorMessage: NullableString, pausedUntil: NullableTimestamp, outbox: OutboxCountsView, oldestPendingAt: NullableTimestamp,
+})
+
+export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?: () => Date }> = async (app, { db, now = () => new Date() }) => {
+  const platformAdmin = app.requireRole('platform_admin')
+
+  app.post('/sync/retry-failed', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], body: RetryBody, response: { 200: Type.Object({ retried: Type.Integer() }), ...authErrors } },
+  }, async (request) => {
+    const retried = await db.transaction().execute((trx) => resetFailedOutboxRows(trx, request.body, now()))
+    request.log.info({ retried, connectionId: request.body.connectionId }, 'failed outbox rows reset')
+    return { retried }
+  })
+
+  app.get('/outbox', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], querystring: OutboxQuery, response: { 200: pageOf(OutboxRowView), ...authErrors } },
+  }, async (request) => {
+    const { query } = request
+    const rows = await listOutbox(db, query, decodeSeqCursor(query.cursor), query.limit)
+    return page(rows, query.limit, (r) => ({
+      id: r.id, seq: String(r.seq), tenantId: r.tenant_id, companyId: r.company_id, connectionId: r.connection_id, entityType: r.entity_type,
+      localId: r.local_id, operation: r.operation, status: r.status, attempts: r.attempts, lastAttemptAt: iso(r.last_attempt_at),
+      nextRetryAt: r.next_retry_at.toISOString(), error: r.error, waitingFor: r.waiting_for, createdAt: r.created_at.toISOString(),
+    }), (r) => encodeSeqCursor(String(r.seq)))
+  })
+
+  app.get('/deliveries', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], querystring: DeliveriesQuery, response: { 200: pageOf(DeliveryView), ...authErrors } },
+  }, async (request) => {
+    const { query } = request
+    const rows = await listDeliveries(db, query, decodeTimeCursor(query.cursor), query.limit)
+    return page(rows, query.limit, (r) => ({
+      id: r.id, deliveryId: r.delivery_id, eventName: r.event_name, tenantId: r.tenant_id, companyId: r.company_id,
+      connectionId: r.connection_id, status: r.status, receivedAt: r.received_at.toISOString(), processedAt: iso(r.processed_at), error: r.error,
+    }), (r) => encodeTimeCursor(r.cursor_at, r.id))
+  })
+
+  app.get('/reconciliation', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], querystring: ReconciliationQuery, response: { 200: pageOf(DiscrepancyView), ...authErrors } },
+  }, async (request) => {
+    const { query } = request
+    const rows = await listReconciliation(db, query, decodeTimeCursor(query.cursor), query.limit)
+    return page(rows, query.limit, (r) => ({
+      id: r.id, tenantId: r.tenant_id, projectId: r.project_id, connectionId: r.connection_id, runId: r.run_id, field: r.field,
+      illumeraValue: r.illumera_value, alignValue: r.align_value, detectedAt: r.detected_at.toISOString(),
+    }), (r) => encodeTimeCursor(r.cursor_at, r.id))
+  })
+
+  app.get('/connections', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], querystring: ConnectionsQuery, response: { 200: pageOf(ConnectionHealthView), ...authErrors } },
+  }, async (request) => {
+    const { query } = request
+    const rows = await listConnections(db, query, decodeTimeCursor(query.cursor), query.limit)
+    const ids = rows.slice(0, query.limit).map((r) => r.id)
+    const [counts, oldest] = await Promise.all([countOutboxByStatus(db, ids), oldestPendingByConnection(db, ids)])
+    return page(rows, query.limit, (r) => ({
+      id: r.id, tenantId: r.tenant_id, companyId: r.company_id, status: r.status, alignOrgId: r.align_org_id, keyLastFour: r.key_last_four,
+      apiKeyCreatedAt: r.api_key_created_at.toISOString(), lastSyncAt: iso(r.last_sync_at), lastErrorAt: iso(r.last_error_at),
+      lastErrorMessage: r.last_error_message, pausedUntil: iso(r.paused_until), outbox: counts.get(r.id)!, oldestPendingAt: iso(oldest.get(r.id) ?? null),
+    }), (r) => encodeTimeCursor(r.cursor_at, r.id))
+  })
+}

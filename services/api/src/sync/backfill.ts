@@ -1,0 +1,63 @@
+// Backfill: enqueue the company's history that Align does not know yet. DESIGN: the reference lists
+// "history not backfilled" as a limitation. Rows go in dependency order (projects, users, members, time
+// entries, submits, wiki pages) in the caller's transaction, for the connection given.
+import { insertOutboxRow, type Database } from '@illumera/db-schema'
+import type { Kysely } from 'kysely'
+import { listProjectSlots } from '../projects/projects.queries.js'
+import {
+  type BackfillScope, findUnsyncedMembers, findUnsyncedProjects, findUnsyncedTimeEntries, findUnsyncedUsers, findUnsyncedWikiProjects,
+} from './backfill.queries.js'
+import { projectPayload, timeEntryPayload, userPayload, wikiPagePayload } from './enqueue.js'
+import { markTimeEntrySyncPending } from './sync.queries.js'
+
+export interface BackfillCounts {
+  projects: number
+  users: number
+  members: number
+  timeEntries: number
+  submits: number
+  wikiPages: number
+}
+
+/** The caller holds the connection row locked (FOR UPDATE), so two backfills never interleave. */
+export async function enqueueBackfill(trx: Kysely<Database>, scope: BackfillScope): Promise<BackfillCounts> {
+  const base = { tenantId: scope.tenantId, companyId: scope.companyId, connectionId: scope.connectionId }
+  const counts: BackfillCounts = { projects: 0, users: 0, members: 0, timeEntries: 0, submits: 0, wikiPages: 0 }
+
+  for (const project of await findUnsyncedProjects(trx, scope)) {
+    await insertOutboxRow(trx, { ...base, entityType: 'project', localId: project.id, operation: 'upsert', payload: projectPayload(project) })
+    counts.projects++
+  }
+  for (const user of await findUnsyncedUsers(trx, scope)) {
+    await insertOutboxRow(trx, { ...base, entityType: 'user', localId: user.id, operation: 'upsert', payload: userPayload(user) })
+    counts.users++
+  }
+  for (const member of await findUnsyncedMembers(trx, scope)) {
+    await insertOutboxRow(trx, {
+      ...base, entityType: 'project_member', localId: member.id, operation: 'upsert',
+      payload: { localProjectId: member.project_id, localUserId: member.user_id },
+    })
+    counts.members++
+  }
+  for (const entry of await findUnsyncedTimeEntries(trx, scope)) {
+    await insertOutboxRow(trx, {
+      ...base, entityType: 'time_entry', localId: entry.id, operation: 'upsert',
+      payload: timeEntryPayload(entry, { userId: entry.user_id, timeBillingEnabled: entry.time_billing_enabled }),
+    })
+    counts.timeEntries++
+    // Align creates entries as drafts; one already submitted here is submitted there too. Later
+    // statuses (approved, …) are decided in Align and are not replayed.
+    if (entry.status === 'submitted') {
+      await insertOutboxRow(trx, { ...base, entityType: 'time_entry_submit', localId: entry.id, operation: 'upsert', payload: {} })
+      counts.submits++
+    }
+    await markTimeEntrySyncPending(trx, entry.id)
+  }
+  for (const project of await findUnsyncedWikiProjects(trx, scope)) {
+    await insertOutboxRow(trx, {
+      ...base, entityType: 'wiki_page', localId: project.id, operation: 'upsert', payload: wikiPagePayload(project, await listProjectSlots(trx, project.id)),
+    })
+    counts.wikiPages++
+  }
+  return counts
+}

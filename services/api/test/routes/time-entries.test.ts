@@ -1,0 +1,223 @@
+import { createAlignConnection, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, snapshotRows, type TestApp } from '../helpers/app.js'
+import { outboxRows, seedCompany } from '../helpers/seed.js'
+
+const t = useTestDatabase()
+let h: TestApp
+
+beforeAll(async () => {
+  h = await createTestApp(t.db)
+})
+
+describe('POST /api/time-entries', () => {
+  it('creates a draft entry and, with an active connection, a time_entry upsert row in the same transaction', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const res = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.talent),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 90, notes: 'API work' },
+    })
+    expect(res.statusCode).toBe(201)
+    const body = res.json()
+    expect(body).toMatchObject({ engagementId: s.engagement.id, projectId: s.project.id, userId: s.user.id, minutes: 90, status: 'draft', syncStatus: 'pending' })
+    const rows = await outboxRows(t.db, body.id)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ entity_type: 'time_entry', operation: 'upsert', connection_id: s.connection!.id, status: 'pending', tenant_id: s.tenant.id })
+    expect(rows[0]!.payload).toEqual({
+      localProjectId: s.project.id, localUserId: s.user.id, workDate: '2026-11-03', minutes: 90, notes: 'API work',
+      timeBillingEnabled: true, isAdjustment: false, adjustsEntryId: null,
+    })
+  })
+
+  it('writes no outbox row when the company has no active connection', async () => {
+    const s = await seedCompany(t.db)
+    await createAlignConnection(t.db, s.owner, { status: 'disconnected' })
+    const res = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.talent),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 30 },
+    })
+    expect(res.statusCode).toBe(201)
+    expect(await outboxRows(t.db, res.json().id)).toHaveLength(0)
+  })
+
+  it('sees a connection made a moment before the change (no cache)', async () => {
+    const s = await seedCompany(t.db)
+    const headers = await h.headers(s.talent)
+    const first = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 30 } })
+    expect(await outboxRows(t.db, first.json().id)).toHaveLength(0)
+    const connection = await createAlignConnection(t.db, s.owner)
+    const second = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: s.engagement.id, workDate: '2026-11-04', minutes: 30 } })
+    const rows = await outboxRows(t.db, second.json().id)
+    expect(rows.map((r) => r.connection_id)).toEqual([connection.id])
+  })
+
+  it.each([
+    [{ minutes: 0 }, 'body/minutes'],
+    [{ minutes: 1441 }, 'body/minutes'],
+    [{ minutes: 1.5 }, 'body/minutes'],
+    [{ workDate: '03/11/2026' }, 'body/workDate'],
+    [{ workDate: '2026-02-30' }, 'body/workDate'],
+    [{ engagementId: undefined }, 'engagementId'],
+    [{ surprise: true }, 'surprise'],
+    [{ notes: { text: 'x' } }, 'body/notes'],
+  ])('rejects %j with a 400 naming the field, changing no row and writing no outbox row', async (patch, field) => {
+    const s = await seedCompany(t.db, { connected: true })
+    const before = await snapshotRows(t.db)
+    const payload: Record<string, unknown> = { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 60, ...patch }
+    const res = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers: await h.headers(s.talent), payload })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' })
+    expect(res.json().message).toContain(field)
+    expect(await snapshotRows(t.db)).toEqual(before)
+  })
+
+  it('refuses time on an engagement that is not accepted (409) and on another talent\'s engagement (404)', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    await t.db.updateTable('engagements').set({ status: 'offered' }).where('id', '=', s.engagement.id).execute()
+    const before = await snapshotRows(t.db)
+    const offered = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers: await h.headers(s.talent), payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 60 } })
+    expect(offered.statusCode).toBe(409)
+    expect(offered.json().message).toMatch(/offered.*accepted/)
+    const other = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers({ ...s.talent, userId: 'someone-else' }),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 60 },
+    })
+    expect(other.statusCode).toBe(404)
+    expect(await snapshotRows(t.db)).toEqual(before)
+  })
+
+  it('records an adjustment of an entry of the same engagement', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const original = await createTimeEntry(t.db, s.engagement)
+    const res = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.admin),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 15, isAdjustment: true, adjustsEntryId: original.id },
+    })
+    expect(res.statusCode).toBe(201)
+    expect(res.json()).toMatchObject({ isAdjustment: true, adjustsEntryId: original.id })
+    const missing = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.admin),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 15, adjustsEntryId: 'nope' },
+    })
+    expect(missing.statusCode).toBe(404)
+  })
+})
+
+describe('time entry lifecycle', () => {
+  it('edit, submit, unlock and delete write the matching outbox rows in order', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const talent = await h.headers(s.talent)
+    const admin = await h.headers(s.admin)
+    const created = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers: talent, payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 60 } })
+    const id = created.json().id as string
+
+    const patched = await h.app.inject({ method: 'PATCH', url: `/api/time-entries/${id}`, headers: talent, payload: { minutes: 75, notes: 'more' } })
+    expect(patched.statusCode).toBe(200)
+    expect(patched.json()).toMatchObject({ minutes: 75, notes: 'more', status: 'draft' })
+
+    const submitted = await h.app.inject({ method: 'POST', url: `/api/time-entries/${id}/submit`, headers: talent })
+    expect(submitted.json()).toMatchObject({ status: 'submitted', syncStatus: 'pending' })
+
+    const again = await h.app.inject({ method: 'POST', url: `/api/time-entries/${id}/submit`, headers: talent })
+    expect(again.statusCode).toBe(409)
+    expect(again.json().message).toContain('submitted')
+
+    const editSubmitted = await h.app.inject({ method: 'PATCH', url: `/api/time-entries/${id}`, headers: talent, payload: { minutes: 10 } })
+    expect(editSubmitted.statusCode).toBe(409)
+    const deleteSubmitted = await h.app.inject({ method: 'DELETE', url: `/api/time-entries/${id}`, headers: talent })
+    expect(deleteSubmitted.statusCode).toBe(409)
+
+    // Align approved it (as webhook-ingest would record).
+    await t.db.updateTable('time_entries').set({ status: 'approved', sync_status: 'synced' }).where('id', '=', id).execute()
+    const talentUnlock = await h.app.inject({ method: 'POST', url: `/api/time-entries/${id}/unlock`, headers: talent })
+    expect(talentUnlock.statusCode).toBe(403)
+    const unlocked = await h.app.inject({ method: 'POST', url: `/api/time-entries/${id}/unlock`, headers: admin })
+    expect(unlocked.statusCode).toBe(200)
+    expect(unlocked.json()).toMatchObject({ status: 'draft', syncStatus: 'pending' })
+    const unlockDraft = await h.app.inject({ method: 'POST', url: `/api/time-entries/${id}/unlock`, headers: admin })
+    expect(unlockDraft.statusCode).toBe(409)
+
+    const deleted = await h.app.inject({ method: 'DELETE', url: `/api/time-entries/${id}`, headers: talent })
+    expect(deleted.statusCode).toBe(204)
+    const gone = await h.app.inject({ method: 'PATCH', url: `/api/time-entries/${id}`, headers: talent, payload: { minutes: 10 } })
+    expect(gone.statusCode).toBe(404)
+    const row = await t.db.selectFrom('time_entries').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+    expect(row.deleted_at).not.toBeNull()
+
+    const rows = await outboxRows(t.db, id)
+    expect(rows.map((r) => `${r.entity_type}:${r.operation}`)).toEqual([
+      'time_entry:upsert', 'time_entry:upsert', 'time_entry_submit:upsert', 'time_entry_unlock:upsert', 'time_entry:delete',
+    ])
+    expect(rows[1]!.payload).toMatchObject({ minutes: 75, notes: 'more' })
+    expect(rows[4]!.payload).toBeNull()
+  })
+
+  it('editing a rejected entry moves it back to draft', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const entry = await createTimeEntry(t.db, s.engagement, { status: 'rejected', rejection_reason: 'too many hours' })
+    const res = await h.app.inject({ method: 'PATCH', url: `/api/time-entries/${entry.id}`, headers: await h.headers(s.talent), payload: { minutes: 30 } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'draft', minutes: 30, rejectionReason: null })
+  })
+
+  it('a failed status change writes no outbox row', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const entry = await createTimeEntry(t.db, s.engagement, { status: 'invoiced' })
+    const before = await snapshotRows(t.db)
+    for (const [method, url] of [['POST', 'submit'], ['POST', 'unlock'], ['DELETE', ''], ['PATCH', '']] as const) {
+      const res = await h.app.inject({
+        method, url: `/api/time-entries/${entry.id}${url ? `/${url}` : ''}`, headers: await h.headers(s.admin),
+        ...(method === 'PATCH' ? { payload: { minutes: 5 } } : {}),
+      })
+      expect(res.statusCode, `${method} ${url}`).toBe(409)
+      expect(res.json().message).toContain('invoiced')
+    }
+    expect(await snapshotRows(t.db)).toEqual(before)
+  })
+
+  it('PATCH rejects bad input with a 400 naming the field and changes nothing', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const entry = await createTimeEntry(t.db, s.engagement)
+    const before = await snapshotRows(t.db)
+    for (const [payload, field] of [[{ minutes: 2000 }, 'minutes'], [{}, 'body'], [{ status: 'approved' }, 'status'], [{ workDate: '2026-13-01' }, 'workDate']] as const) {
+      const res = await h.app.inject({ method: 'PATCH', url: `/api/time-entries/${entry.id}`, headers: await h.headers(s.talent), payload })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().message).toContain(field)
+    }
+    expect(await snapshotRows(t.db)).toEqual(before)
+  })
+})
+
+describe('GET /api/time-entries', () => {
+  it('filters by project and status, pages with a cursor, and shows talent only their own entries', async () => {
+    const s = await seedCompany(t.db)
+    for (let i = 0; i < 5; i++) await createTimeEntry(t.db, s.engagement, { minutes: 10 + i, status: i < 2 ? 'submitted' : 'draft' })
+    const other = await seedCompany(t.db)
+    await createTimeEntry(t.db, other.engagement)
+
+    const admin = await h.headers(s.admin)
+    const first = await h.app.inject({ method: 'GET', url: `/api/time-entries?projectId=${s.project.id}&limit=3`, headers: admin })
+    expect(first.statusCode).toBe(200)
+    expect(first.json().data).toHaveLength(3)
+    const second = await h.app.inject({ method: 'GET', url: `/api/time-entries?projectId=${s.project.id}&limit=3&cursor=${first.json().nextCursor}`, headers: admin })
+    expect(second.json().data).toHaveLength(2)
+    expect(second.json().nextCursor).toBeNull()
+    const ids = [...first.json().data, ...second.json().data].map((e: { id: string }) => e.id)
+    expect(new Set(ids).size).toBe(5)
+
+    const submitted = await h.app.inject({ method: 'GET', url: '/api/time-entries?status=submitted', headers: admin })
+    expect(submitted.json().data.map((e: { minutes: number }) => e.minutes).sort()).toEqual([10, 11])
+
+    const stranger = await h.app.inject({ method: 'GET', url: '/api/time-entries', headers: await h.headers({ ...s.talent, userId: 'stranger' }) })
+    expect(stranger.json().data).toEqual([])
+    const own = await h.app.inject({ method: 'GET', url: '/api/time-entries', headers: await h.headers(s.talent) })
+    expect(own.json().data).toHaveLength(5)
+
+    const bad = await h.app.inject({ method: 'GET', url: '/api/time-entries?status=lost', headers: admin })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().message).toContain('status')
+    const badCursor = await h.app.inject({ method: 'GET', url: '/api/time-entries?cursor=garbage', headers: admin })
+    expect(badCursor.statusCode).toBe(400)
+    expect(badCursor.json().message).toContain('cursor')
+  })
+})
