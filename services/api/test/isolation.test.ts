@@ -70,7 +70,7 @@ const adminCases: Case[] = [
 
 const ALL_ROLES: Role[] = ['talent', 'company_admin', 'platform_admin']
 
-function principalFor(f: Fixture, role: Role): Principal {
+function principalFor(f: Pick<Fixture, 'talent' | 'admin' | 'platform'>, role: Role): Principal {
   if (role === 'talent') return f.talent
   if (role === 'company_admin') return f.admin
   return f.platform
