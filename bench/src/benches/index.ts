@@ -2,5 +2,6 @@
 import type { Bench } from '../bench.js'
 import { gatewayOverhead } from './gateway-overhead.js'
 import { sandboxThroughput } from './sandbox-throughput.js'
+import { webhookIngest } from './webhook-ingest.js'
 
-export const benches: Bench[] = [gatewayOverhead, sandboxThroughput]
+export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest]

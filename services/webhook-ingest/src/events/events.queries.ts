@@ -37,18 +37,23 @@ export function findLinkByAlignEntity(trx: Transaction<Database>, scope: Scope, 
     .executeTakeFirst()
 }
 
-/** The time entry linked to an Align time entry, locked until the transaction ends. */
+/**
+ * The time entry linked to an Align time entry, locked until the transaction ends. The link is found
+ * through exactly its unique (tenant_id, align_entity_type, align_entity_id) key and the entry by primary
+ * key (the company is checked on the entry): filtering links by company too lets the planner pick the
+ * company index and walk every link of a big company.
+ */
 export function lockLinkedTimeEntry(trx: Transaction<Database>, scope: Scope, alignTimeEntryId: string): Promise<TimeEntry | undefined> {
-  return trx.selectFrom('align_entity_links as l')
-    .innerJoin('time_entries as te', (join) => join.onRef('te.id', '=', 'l.external_id').onRef('te.tenant_id', '=', 'l.tenant_id'))
-    .selectAll('te')
-    .where('l.tenant_id', '=', scope.tenantId)
-    .where('l.company_id', '=', scope.companyId)
-    .where('l.external_type', '=', 'time_entry')
-    .where('l.align_entity_type', '=', 'time_entry')
-    .where('l.align_entity_id', '=', alignTimeEntryId)
-    .where('te.company_id', '=', scope.companyId)
-    .forUpdate('te')
+  return trx.selectFrom('time_entries')
+    .selectAll()
+    .where('id', '=', (eb) => eb.selectFrom('align_entity_links')
+      .select('external_id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('align_entity_type', '=', 'time_entry')
+      .where('align_entity_id', '=', alignTimeEntryId))
+    .where('tenant_id', '=', scope.tenantId)
+    .where('company_id', '=', scope.companyId)
+    .forUpdate()
     .executeTakeFirst()
 }
 
