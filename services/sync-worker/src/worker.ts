@@ -107,6 +107,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const metrics: SyncMetrics | null = deps.metrics ? createSyncMetrics(deps.metrics, () => readOutboxDepth(db)) : null
   const maxAttempts = o.retryDelaysMs.length + 1
   let cursor = ''
+  // The earliest moment a paused connection (budget or 429) may go again: the loop sleeps no longer than that.
+  let earliestResume: number | null = null
+  const noteResume = (at: Date) => { earliestResume = Math.min(earliestResume ?? Infinity, at.getTime()) }
 
   // ── claiming ──
 
@@ -341,6 +344,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     const leaseToken = unit.leaseToken
     if (err instanceof BudgetDeniedError) {
       if (err.reason === 'budget') await pauseConnection(db, connection.id, err.retryAt)
+      noteResume(err.retryAt)
       await releaseOutboxRows(db, { ids, leaseToken, at: err.retryAt, reason: err.message })
       retried('rate_budget')
       return
@@ -348,6 +352,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     if (err instanceof AlignRateLimitError) {
       const until = new Date(clock().getTime() + err.retryAfterMs)
       await pauseConnection(db, connection.id, until)
+      noteResume(until)
       await releaseOutboxRows(db, { ids, leaseToken, at: until, reason: `Align answered 429; connection paused until ${until.toISOString()}` })
       retried('rate_limited')
       log.warn({ ...fields, retryAfterSeconds: err.retryAfterSeconds }, 'Align rate limit hit: connection paused')
@@ -510,7 +515,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'claim cycle failed; retrying after the poll interval')
       }
-      await sleep(o.pollIntervalMs)
+      const resumeIn = earliestResume === null ? Infinity : earliestResume - clock().getTime() + 1
+      earliestResume = null
+      await sleep(Math.max(0, Math.min(o.pollIntervalMs, resumeIn)))
     }
   }
 
