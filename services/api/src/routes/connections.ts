@@ -46,7 +46,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
     return toConnectionView(connection, counts.get(connection.id)!)
   }
 
-  app.post('/', {
+  app.post('', {
     onRequest: admin,
     schema: { tags: ['align'], body: ConnectBody, response: { 201: ConnectView, ...connectionErrors } },
   }, async (request, reply) => {
@@ -58,7 +58,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
     return reply.code(201).send({ connection: await view(result.connection), backfill: result.backfill })
   })
 
-  app.get('/', {
+  app.get('', {
     onRequest: admin,
     schema: { tags: ['align'], response: { 200: ConnectionView, ...connectionErrors } },
   }, async (request) => {
@@ -67,7 +67,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
     return view(connection)
   })
 
-  app.patch('/', {
+  app.patch('', {
     onRequest: admin,
     schema: { tags: ['align'], body: PatchBody, response: { 200: ConnectionView, ...connectionErrors } },
   }, async (request) => {
@@ -76,7 +76,7 @@ export const connectionRoutes: FastifyPluginAsyncTypebox<ConnectionRoutesOptions
     return view(connection)
   })
 
-  app.delete('/', {
+  app.delete('', {
     onRequest: admin,
     schema: { tags: ['align'], response: { 200: ConnectionView, ...connectionErrors } },
   }, async (request) => {

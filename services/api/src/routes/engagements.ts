@@ -16,7 +16,7 @@ const CreateEngagementBody = Type.Object({
 }, { additionalProperties: false })
 
 export const engagementRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
-  app.post('/', {
+  app.post('', {
     onRequest: app.requireRole('company_admin'),
     schema: { tags: ['engagements'], body: CreateEngagementBody, response: { 201: EngagementView, ...authErrors } },
   }, async (request, reply) => {

@@ -21,7 +21,7 @@ const InvoiceView = Type.Object({
 
 // Invoices feed reconciliation (approved cost per project); they are not synced to Align.
 export const invoiceRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
-  app.post('/', {
+  app.post('', {
     onRequest: app.requireRole('company_admin'),
     schema: { tags: ['invoices'], body: CreateInvoiceBody, response: { 201: InvoiceView, ...authErrors } },
   }, async (request, reply) => {

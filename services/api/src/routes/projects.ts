@@ -34,7 +34,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> 
   const admin = app.requireRole('company_admin')
   const anyMember = app.requireRole('company_admin', 'talent')
 
-  app.post('/', {
+  app.post('', {
     onRequest: admin,
     schema: { tags: ['projects'], body: CreateProjectBody, response: { 201: ProjectView, ...authErrors } },
   }, async (request, reply) => {
@@ -50,7 +50,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> 
     return reply.code(201).send(toProjectView(project))
   })
 
-  app.get('/', {
+  app.get('', {
     onRequest: anyMember,
     schema: { tags: ['projects'], querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: pageOf(ProjectView), ...authErrors } },
   }, async (request) => {

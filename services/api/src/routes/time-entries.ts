@@ -61,7 +61,7 @@ export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }
     return entry
   }
 
-  app.post('/', {
+  app.post('', {
     onRequest: talentOrAdmin,
     schema: { tags: ['time-entries'], body: CreateTimeEntryBody, response: { 201: TimeEntryView, ...authErrors } },
   }, async (request, reply) => {
@@ -87,7 +87,7 @@ export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }
     return reply.code(201).send(toTimeEntryView(entry, engagement.user_id))
   })
 
-  app.get('/', {
+  app.get('', {
     onRequest: talentOrAdmin,
     schema: { tags: ['time-entries'], querystring: ListQuery, response: { 200: pageOf(TimeEntryView), ...authErrors } },
   }, async (request) => {

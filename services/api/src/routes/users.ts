@@ -26,7 +26,7 @@ const PatchUserBody = Type.Object({
 }, { additionalProperties: false, minProperties: 1 })
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
-  app.post('/', {
+  app.post('', {
     onRequest: app.requireRole('company_admin'),
     schema: { tags: ['users'], body: CreateUserBody, response: { 201: UserView, ...authErrors } },
   }, async (request, reply) => {

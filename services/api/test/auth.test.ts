@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { ConfigError } from '@illumera/service-kit'
+import { createTenantWithCompany, useTestDatabase } from '@illumera/test-harness'
+import { generateKeyPair, importPKCS8, SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTokenVerifier } from '../src/auth/verify-token.js'
+import { loadConfig } from '../src/config.js'
+import { DEV_KEY_ALGORITHM, ensureDevKeyPair } from '../src/dev-keys.js'
+import { createTestApp, type TestApp } from './helpers/app.js'
+
+const t = useTestDatabase()
+let h: TestApp
+
+beforeAll(async () => {
+  h = await createTestApp(t.db)
+})
+
+const claims = { tenant_id: 'tenant-auth', company_id: 'company-auth', role: 'company_admin' }
+
+describe('bearer tokens', () => {
+  it('401 for a missing, malformed, expired or forged token; 401 for a bad role claim', async () => {
+    const get = (authorization?: string) => h.app.inject({ method: 'GET', url: '/api/projects', ...(authorization ? { headers: { authorization } } : {}) })
+    expect((await get()).json().message).toContain('bearer token is required')
+    expect((await get('Basic abc')).statusCode).toBe(401)
+    const expired = await h.auth.token({ tenantId: 'x', companyId: 'y', role: 'company_admin' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 })
+    const res = await get(`Bearer ${expired}`)
+    expect(res.statusCode).toBe(401)
+    expect(res.json().message).toBe('the token has expired')
+
+    const { privateKey } = await generateKeyPair('ES256')
+    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).setSubject('u').setExpirationTime('1h').sign(privateKey)
+    expect((await get(`Bearer ${forged}`)).json()).toMatchObject({ statusCode: 401, message: 'the token is invalid' })
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, sub: 'u' })).toString('base64url')}.`
+    expect((await get(`Bearer ${unsigned}`)).statusCode).toBe(401)
+
+    const { privateKey: pk2, publicKey: pub2 } = await generateKeyPair('ES256')
+    const verify = createTokenVerifier({ publicKey: pub2, algorithms: ['ES256'] })
+    const badRole = await new SignJWT({ ...claims, role: 'root' }).setProtectedHeader({ alg: 'ES256' }).setSubject('u').setExpirationTime('1h').sign(pk2)
+    await expect(verify(badRole)).rejects.toThrow('role must be one of')
+    const noTenant = await new SignJWT({ company_id: 'c', role: 'talent' }).setProtectedHeader({ alg: 'ES256' }).setSubject('u').setExpirationTime('1h').sign(pk2)
+    await expect(verify(noTenant)).rejects.toThrow('tenant_id')
+  })
+
+  it('checks issuer and audience when configured', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256')
+    const verify = createTokenVerifier({ publicKey, algorithms: ['RS256'], issuer: 'https://id.example', audience: 'illumera-api' })
+    const sign = (iss: string) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setSubject('u').setIssuer(iss).setAudience('illumera-api').setExpirationTime('1h').sign(privateKey)
+    await expect(verify(await sign('https://id.example'))).resolves.toMatchObject({ userId: 'u', tenantId: 'tenant-auth', role: 'company_admin' })
+    await expect(verify(await sign('https://evil.example'))).rejects.toThrow('invalid')
+  })
+
+  it('creates the tenant and company named by a verified token on first use', async () => {
+    const headers = await h.headers({ tenantId: 'tenant-new', companyId: 'company-new', role: 'company_admin' })
+    const res = await h.app.inject({ method: 'POST', url: '/api/projects', headers, payload: { name: 'First' } })
+    expect(res.statusCode).toBe(201)
+    expect(await t.db.selectFrom('company_profiles').select(['id', 'tenant_id']).where('id', '=', 'company-new').execute()).toEqual([{ id: 'company-new', tenant_id: 'tenant-new' }])
+    expect((await h.app.inject({ method: 'GET', url: '/api/projects', headers })).json().data).toHaveLength(1)
+  })
+
+  it('refuses a token that names a company of another tenant', async () => {
+    const { company } = await createTenantWithCompany(t.db)
+    const res = await h.app.inject({ method: 'GET', url: '/api/projects', headers: await h.headers({ tenantId: 'tenant-other', companyId: company.id, role: 'company_admin' }) })
+    expect(res.statusCode).toBe(403)
+    expect(res.json().message).toContain('another tenant')
+  })
+})
+
+describe('development keys', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dev-auth-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('are generated once and sign tokens the verifier accepts', async () => {
+    const first = await ensureDevKeyPair(dir)
+    const second = await ensureDevKeyPair(dir)
+    expect(second).toEqual(first)
+    const key = await importPKCS8(first.privateKeyPem, DEV_KEY_ALGORITHM)
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: DEV_KEY_ALGORITHM }).setSubject('dev').setExpirationTime('1h').sign(key)
+    await expect(createTokenVerifier({ publicKey: first.publicKeyPem, algorithms: [DEV_KEY_ALGORITHM] })(token)).resolves.toMatchObject({ userId: 'dev' })
+  })
+})
+
+describe('config', () => {
+  const base = {
+    DATABASE_URL: 'postgres://localhost/x', ALIGN_ENCRYPTION_KEY: 'a'.repeat(64), ALIGN_WEBHOOK_BASE_URL: 'https://hooks.example/',
+  }
+  it('production requires AUTH_PUBLIC_KEY or AUTH_JWKS_URL and never accepts the dev keys', () => {
+    expect(() => loadConfig({ ...base, NODE_ENV: 'production', AUTH_DEV_KEYS: '1' })).toThrow(ConfigError)
+    expect(() => loadConfig({ ...base, NODE_ENV: 'production', AUTH_DEV_KEYS: '1' })).toThrow(/^AUTH_PUBLIC_KEY: required/)
+    const prod = loadConfig({ ...base, NODE_ENV: 'production', AUTH_DEV_KEYS: '1', AUTH_JWKS_URL: 'https://id.example/jwks' })
+    expect(prod.config.auth.devKeys).toBe(false)
+    const dev = loadConfig({ ...base, AUTH_DEV_KEYS: '1' })
+    expect(dev.config).toMatchObject({ port: 3000, alignWebhookBaseUrl: 'https://hooks.example', webhookSecretGraceSeconds: 600, auth: { devKeys: true } })
+    expect(JSON.stringify(dev.config)).not.toContain('a'.repeat(64))
+  })
+
+  it('names the bad variable, never its value', () => {
+    expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', ALIGN_ENCRYPTION_KEY: 'secret-value' })).toThrow(/^ALIGN_ENCRYPTION_KEY: invalid value/)
+    try {
+      loadConfig({ ...base, AUTH_DEV_KEYS: '1', ALIGN_ENCRYPTION_KEY: 'secret-value' })
+    } catch (err) {
+      expect((err as Error).message).not.toContain('secret-value')
+    }
+    expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', AUTH_ALGORITHMS: 'HS256' })).toThrow(/^AUTH_ALGORITHMS/)
+  })
+})
