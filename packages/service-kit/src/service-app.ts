@@ -19,7 +19,6 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    disableRequestLogging: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance
   await app.register(errorHandler)
