@@ -4,6 +4,7 @@ import { createServiceApp, databaseCheck, type SecretBox } from '@illumera/servi
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { ConnectionCache } from './deliveries/connection-cache.js'
 import { createIngestMetrics } from './metrics.js'
 import { alignWebhookRoutes } from './routes/align-webhooks.js'
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   isShuttingDown?: () => boolean
   /** The clock (tests pass a fixed one). */
   now?: () => Date
+  /** How long connection look-ups and decrypted secrets are reused (default 5000 ms; 0 disables). */
+  connectionCacheTtlMs?: number
 }
 
 export const DEFAULT_REPLAY_WINDOW_MS = 24 * 60 * 60 * 1000
@@ -45,6 +48,7 @@ export async function buildApp(deps: AppDeps) {
       replayWindowMs: deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS,
       timestampToleranceSeconds: deps.timestampToleranceSeconds ?? 300,
       now: deps.now ?? (() => new Date()),
+      connectionCache: new ConnectionCache({ ttlMs: deps.connectionCacheTtlMs ?? 5_000 }),
     },
   })
   return app

@@ -1,18 +1,23 @@
 // SQL of the delivery pipeline: connection look-up, recording, locking, replay detection, pruning.
-import type { AlignConnection, AlignDeliveryStatus, Database } from '@illumera/db-schema'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import type { AlignConnection, AlignDeliveryStatus, Database, TimeEntryUpdate } from '@illumera/db-schema'
+import { type Kysely, type QueryCreator, sql, type Transaction } from 'kysely'
 
 /** The connection columns the ingest needs; never the API key. */
 export type ReceivingConnection = Pick<
   AlignConnection,
   'id' | 'tenant_id' | 'company_id' | 'align_org_id' | 'status' | 'webhook_secret' | 'previous_webhook_secret' | 'previous_webhook_secret_expires_at'
 >
+  & {
+    /** updated_at as text (microseconds, exact): the fast path checks the row is unchanged. */
+    row_version: string
+  }
 
 const RECEIVING_STATUSES = ['active', 'error'] as const
 
 const connectionColumns = [
   'id', 'tenant_id', 'company_id', 'align_org_id', 'status', 'webhook_secret', 'previous_webhook_secret', 'previous_webhook_secret_expires_at',
 ] as const
+const rowVersion = sql<string>`updated_at::text`.as('row_version')
 
 /**
  * Connections that may receive deliveries for an Align organisation: 'active', and 'error' (Align
@@ -20,7 +25,7 @@ const connectionColumns = [
  */
 export function findReceivingConnectionsByOrg(db: Kysely<Database>, alignOrgId: string): Promise<ReceivingConnection[]> {
   return db.selectFrom('align_connections')
-    .select(connectionColumns)
+    .select([...connectionColumns, rowVersion])
     .where('align_org_id', '=', alignOrgId)
     .where('status', 'in', RECEIVING_STATUSES)
     .where('webhook_secret', 'is not', null)
@@ -33,7 +38,7 @@ export function findReceivingConnectionsByOrg(db: Kysely<Database>, alignOrgId: 
 /** The receiving connection named by the path token of its registered webhook URL. */
 export function findReceivingConnectionByPathToken(db: Kysely<Database>, pathToken: string): Promise<ReceivingConnection | undefined> {
   return db.selectFrom('align_connections')
-    .select(connectionColumns)
+    .select([...connectionColumns, rowVersion])
     .where('webhook_path_token', '=', pathToken)
     .where('status', 'in', RECEIVING_STATUSES)
     .where('webhook_secret', 'is not', null)
@@ -69,6 +74,73 @@ export async function insertDeliveryIfNew(trx: Transaction<Database>, record: De
     .returning('id')
     .executeTakeFirst()
   return inserted !== undefined
+}
+
+/**
+ * The fast path's first statement, one round trip: checks that the connection row is still the one
+ * the delivery was verified against (same `updated_at`, still receiving: the look-up may come from the
+ * in-memory cache), inserts the delivery as 'received' unless its id is recorded (a concurrent copy
+ * waits on our uncommitted row, then does nothing), and only after a successful insert takes the
+ * body-hash advisory lock (same order as the careful path: delivery row, then body). Nothing is
+ * inserted when the connection changed.
+ */
+export async function insertDeliveryAndLockBody(
+  trx: Transaction<Database>,
+  record: DeliveryRecord,
+  connectionRowVersion: string,
+): Promise<{ connectionCurrent: boolean; inserted: boolean }> {
+  const c = record.connection
+  const result = await sql<{ current: boolean; inserted: number; locked: number }>`
+    with conn as (
+      select 1 from align_connections
+      where id = ${c.id} and updated_at = ${connectionRowVersion}::timestamptz and status in ('active', 'error') and webhook_secret is not null
+    ), ins as (
+      insert into align_webhook_deliveries (delivery_id, event_name, tenant_id, company_id, connection_id, payload, body_sha256, status)
+      select ${record.deliveryId}, ${record.eventName}, ${c.tenant_id}, ${c.company_id}, ${c.id}, ${record.payloadJson}::jsonb, ${record.bodySha256}, 'received'
+      where exists (select 1 from conn)
+      on conflict (delivery_id) do nothing
+      returning id
+    ), counted as (
+      select exists (select 1 from conn) as current, (select count(*) from ins)::int as inserted
+    )
+    select current, inserted,
+      (select count(*) from (select pg_advisory_xact_lock(hashtextextended(${`align-body:${c.id}:${record.bodySha256}`}, 0)) from counted k where k.inserted = 1) l)::int as locked
+    from counted`.execute(trx)
+  const row = result.rows[0]!
+  return { connectionCurrent: row.current, inserted: row.inserted === 1 }
+}
+
+/**
+ * The fast path's last statement, one round trip: marks the delivery processed unless another delivery
+ * of the same body was processed for the connection within the window (a replay that raced ours: the
+ * caller rolls back and takes the careful path), together with the handler's deferred time entry
+ * update when there is one. False when it was a replay (then the whole transaction must roll back).
+ */
+export async function markProcessedUnlessReplayed(
+  trx: Transaction<Database>,
+  record: DeliveryRecord,
+  now: Date,
+  note: string | null,
+  since: Date,
+  entryUpdate: { id: string; set: TimeEntryUpdate } | undefined,
+): Promise<boolean> {
+  // The CTE's name is not referenced by the main statement, so the builder's type stays Database's.
+  const base: QueryCreator<Database> = entryUpdate
+    ? (trx.with('entry_update', (db) => db.updateTable('time_entries').set(entryUpdate.set).where('id', '=', entryUpdate.id)) as unknown as QueryCreator<Database>)
+    : trx
+  const row = await base.updateTable('align_webhook_deliveries')
+    .set({ status: 'processed', processed_at: now, error: note })
+    .where('delivery_id', '=', record.deliveryId)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('align_webhook_deliveries as other')
+      .select('other.id')
+      .where('other.connection_id', '=', record.connection.id)
+      .where('other.body_sha256', '=', record.bodySha256)
+      .where('other.status', '=', 'processed')
+      .where('other.delivery_id', '<>', record.deliveryId)
+      .where('other.received_at', '>', since))))
+    .returning('id')
+    .executeTakeFirst()
+  return row !== undefined
 }
 
 /** Locks an already recorded delivery row until the transaction ends; copies of one delivery queue here. */

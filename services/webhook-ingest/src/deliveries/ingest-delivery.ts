@@ -24,9 +24,11 @@ import type { Logger } from 'pino'
 import { handleAlignEvent } from '../events/handle-align-event.js'
 import type { EventData, EventResult } from '../events/event-result.js'
 import { eventLabel, type IngestMetrics, type VerificationFailureReason } from '../metrics.js'
+import type { DeferredEntryUpdate } from '../events/events.queries.js'
+import { type ConnectionCache, connectionCacheKey } from './connection-cache.js'
 import {
-  type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryIfNew,
-  lockBody, lockDelivery, markDeliveryProcessed, type ReceivingConnection, recordDeliveryFailed,
+  type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
+  insertDeliveryIfNew, lockBody, lockDelivery, markDeliveryProcessed, markProcessedUnlessReplayed, type ReceivingConnection, recordDeliveryFailed,
 } from './deliveries.queries.js'
 
 export interface IngestDeps {
@@ -39,6 +41,8 @@ export interface IngestDeps {
   /** Largest allowed |now − X-Align-Timestamp| in seconds (300). */
   timestampToleranceSeconds: number
   now: () => Date
+  /** Connection look-ups and decrypted secrets, reused briefly (see connection-cache.ts). */
+  connectionCache: ConnectionCache
 }
 
 export interface InboundDelivery {
@@ -101,22 +105,61 @@ function parseBody(deps: IngestDeps, rawBody: Buffer, deliveryId: string): Parse
 }
 
 async function findConnections(deps: IngestDeps, organizationId: string, pathToken: string | undefined): Promise<ReceivingConnection[]> {
-  if (pathToken === undefined) return findReceivingConnectionsByOrg(deps.db, organizationId)
-  const connection = await findReceivingConnectionByPathToken(deps.db, pathToken)
-  return connection && connection.align_org_id === organizationId ? [connection] : []
+  let found: ReceivingConnection[]
+  if (pathToken === undefined) found = await findReceivingConnectionsByOrg(deps.db, organizationId)
+  else {
+    const connection = await findReceivingConnectionByPathToken(deps.db, pathToken)
+    found = connection ? [connection] : []
+  }
+  deps.connectionCache.set(connectionCacheKey(organizationId, pathToken), found)
+  return found
+}
+
+function forOrganization(candidates: ReceivingConnection[], organizationId: string): ReceivingConnection[] {
+  return candidates.filter((c) => c.align_org_id === organizationId)
 }
 
 /** The secrets a connection accepts now: the current one, and the previous one during its grace period. */
 function acceptedSecrets(deps: IngestDeps, connection: ReceivingConnection, now: Date): string[] {
-  const secrets = [decryptConnectionSecret(deps.secretBox, connection.id, 'webhook_secret', connection.webhook_secret!)]
-  if (connection.previous_webhook_secret && connection.previous_webhook_secret_expires_at && connection.previous_webhook_secret_expires_at > now) {
-    secrets.push(decryptConnectionSecret(deps.secretBox, connection.id, 'previous_webhook_secret', connection.previous_webhook_secret))
+  const cache = deps.connectionCache
+  const current = connection.webhook_secret!
+  const secrets = [cache.plaintext(current, () => decryptConnectionSecret(deps.secretBox, connection.id, 'webhook_secret', current))]
+  const previous = connection.previous_webhook_secret
+  if (previous && connection.previous_webhook_secret_expires_at && connection.previous_webhook_secret_expires_at > now) {
+    secrets.push(cache.plaintext(previous, () => decryptConnectionSecret(deps.secretBox, connection.id, 'previous_webhook_secret', previous)))
   }
   return secrets
 }
 
-/** Steps 1–5; returns the verified delivery or throws the HttpError to answer. */
-async function verifyDelivery(deps: IngestDeps, inbound: InboundDelivery, now: Date) {
+type SignatureCheck =
+  | { ok: true; connection: ReceivingConnection }
+  | { ok: false; failure: 'unknown_connection' | 'malformed_signature' | 'bad_signature' | 'stale_timestamp' }
+
+/** With several connections for one organisation (no path token), the signature tells which one sent it. */
+function checkSignature(deps: IngestDeps, inbound: InboundDelivery, candidates: ReceivingConnection[], now: Date): SignatureCheck {
+  if (candidates.length === 0) return { ok: false, failure: 'unknown_connection' }
+  let failure: 'malformed_signature' | 'bad_signature' = 'bad_signature'
+  for (const connection of candidates) {
+    const result = verifyAlignWebhook({
+      headers: inbound.headers,
+      rawBody: inbound.rawBody,
+      secrets: acceptedSecrets(deps, connection, now),
+      now,
+      toleranceSeconds: deps.timestampToleranceSeconds,
+    })
+    if (result.ok) return { ok: true, connection }
+    if (result.reason === 'stale_timestamp') return { ok: false, failure: 'stale_timestamp' }
+    if (result.reason === 'malformed_signature') failure = 'malformed_signature'
+  }
+  return { ok: false, failure }
+}
+
+/**
+ * Steps 1–5; returns the verified delivery or throws the HttpError to answer. `fresh` skips the cache
+ * (after the fast path found the cached connection changed). A refusal is only ever based on a fresh
+ * look-up: a cached one that does not verify is looked up again.
+ */
+async function verifyDelivery(deps: IngestDeps, inbound: InboundDelivery, now: Date, fresh = false) {
   for (const [name, display] of REQUIRED_HEADERS) {
     if (!headerValue(inbound.headers, name)) return refuse(deps, 'missing_header', badRequest(`missing header ${display}`, 'missing_header'), { header: display })
   }
@@ -127,34 +170,85 @@ async function verifyDelivery(deps: IngestDeps, inbound: InboundDelivery, now: D
 
   const body = parseBody(deps, inbound.rawBody, deliveryId)
 
-  const candidates = await findConnections(deps, body.organizationId, inbound.pathToken)
-  if (candidates.length === 0) {
-    return refuse(deps, 'unknown_connection', notFound('Align connection for organization', body.organizationId), { deliveryId })
+  const cacheKey = connectionCacheKey(body.organizationId, inbound.pathToken)
+  const cached = fresh ? undefined : deps.connectionCache.get(cacheKey)
+  let check = cached ? checkSignature(deps, inbound, forOrganization(cached, body.organizationId), now) : undefined
+  if (!check?.ok) {
+    const candidates = forOrganization(await findConnections(deps, body.organizationId, inbound.pathToken), body.organizationId)
+    check = checkSignature(deps, inbound, candidates, now)
   }
-
-  // With several connections for one organisation (no path token), the signature tells which one sent it.
-  let failure: 'malformed_signature' | 'bad_signature' | 'stale_timestamp' = 'bad_signature'
-  for (const connection of candidates) {
-    const result = verifyAlignWebhook({
-      headers: inbound.headers,
-      rawBody: inbound.rawBody,
-      secrets: acceptedSecrets(deps, connection, now),
-      now,
-      toleranceSeconds: deps.timestampToleranceSeconds,
-    })
-    if (result.ok) return { deliveryId, event, connection, ...body }
-    if (result.reason === 'stale_timestamp') {
-      failure = 'stale_timestamp'
-      break
+  if (check.ok) return { deliveryId, event, connection: check.connection, ...body }
+  switch (check.failure) {
+    case 'unknown_connection':
+      return refuse(deps, 'unknown_connection', notFound('Align connection for organization', body.organizationId), { deliveryId })
+    case 'stale_timestamp':
+      return refuse(deps, 'stale_timestamp', badRequest(`header X-Align-Timestamp is more than ${deps.timestampToleranceSeconds} s from now`, 'stale_timestamp'), { deliveryId })
+    default: {
+      // DESIGN: 401 on a signature mismatch (the reference answers 400); documented in the README.
+      const message = check.failure === 'malformed_signature' ? 'header X-Align-Signature is not sha256=<64 hex digits>' : 'X-Align-Signature does not match the body'
+      return refuse(deps, check.failure, new HttpError(401, 'invalid_signature', message), { deliveryId })
     }
-    if (result.reason === 'malformed_signature') failure = 'malformed_signature'
   }
-  if (failure === 'stale_timestamp') {
-    return refuse(deps, 'stale_timestamp', badRequest(`header X-Align-Timestamp is more than ${deps.timestampToleranceSeconds} s from now`, 'stale_timestamp'), { deliveryId })
-  }
-  // DESIGN: 401 on a signature mismatch (the reference answers 400); documented in the README.
-  const message = failure === 'malformed_signature' ? 'header X-Align-Signature is not sha256=<64 hex digits>' : 'X-Align-Signature does not match the body'
-  return refuse(deps, failure, new HttpError(401, 'invalid_signature', message), { deliveryId })
+}
+
+/** The cached connection row changed (or stopped receiving) since the delivery was verified against it. */
+class ConnectionChanged extends Error {}
+/** A delivery of the same body was processed meanwhile: roll back and let the careful path record the replay. */
+class ReplayRaced extends Error {}
+
+/**
+ * The usual path, five round trips: BEGIN; one statement that checks the connection row is unchanged,
+ * inserts the delivery (ON CONFLICT DO NOTHING) and takes the body lock; the handler's locking read;
+ * one statement that applies the handler's entry update and marks the delivery processed unless a
+ * delivery of the same body was processed meanwhile (then everything rolls back and the careful path
+ * records the replay); COMMIT. A copy of a recorded delivery locks its row and is deduplicated when
+ * processed, or processed again when it failed earlier.
+ */
+async function fastTransaction(deps: IngestDeps, delivery: VerifiedDelivery, record: DeliveryRecord, now: Date): Promise<Processed> {
+  const { connection } = delivery
+  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id }
+  return deps.db.transaction().execute(async (trx): Promise<Processed> => {
+    const first = await insertDeliveryAndLockBody(trx, record, connection.row_version)
+    if (!first.connectionCurrent) throw new ConnectionChanged()
+    if (!first.inserted) {
+      const existing = await lockDelivery(trx, record.deliveryId)
+      if (!existing) throw new Error(`delivery ${record.deliveryId} vanished while being processed`)
+      // DESIGN: dedup skips only processed deliveries; a failed one is processed again.
+      if (existing.status === 'processed') return { outcome: 'deduplicated' }
+      await lockBody(trx, connection.id, record.bodySha256)
+    }
+    const deferred: DeferredEntryUpdate = {}
+    const result = await handleAlignEvent(trx, scope, delivery.event, delivery.data, now, deferred)
+    const since = new Date(now.getTime() - deps.replayWindowMs)
+    if (!(await markProcessedUnlessReplayed(trx, record, now, result.note, since, deferred.pending))) throw new ReplayRaced()
+    return { outcome: 'processed', ...result }
+  })
+}
+
+/**
+ * The careful path (replays, and after the cached connection changed): the replay check before the
+ * handler, each step its own statement.
+ */
+async function carefulTransaction(deps: IngestDeps, delivery: VerifiedDelivery, record: DeliveryRecord, now: Date): Promise<Processed> {
+  const { deliveryId, event, connection } = delivery
+  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id }
+  return deps.db.transaction().execute(async (trx): Promise<Processed> => {
+    if (!(await insertDeliveryIfNew(trx, record))) {
+      const existing = await lockDelivery(trx, deliveryId)
+      if (!existing) throw new Error(`delivery ${deliveryId} vanished while being processed`)
+      if (existing.status === 'processed') return { outcome: 'deduplicated' }
+    }
+    await lockBody(trx, connection.id, record.bodySha256)
+    const since = new Date(now.getTime() - deps.replayWindowMs)
+    const original = await findProcessedDeliveryWithBody(trx, connection.id, record.bodySha256, deliveryId, since)
+    if (original) {
+      await markDeliveryProcessed(trx, deliveryId, now, `replayed body of delivery ${original}`)
+      return { outcome: 'replayed', originalDeliveryId: original }
+    }
+    const result = await handleAlignEvent(trx, scope, event, delivery.data, now)
+    await markDeliveryProcessed(trx, deliveryId, now, result.note)
+    return { outcome: 'processed', ...result }
+  })
 }
 
 type Processed =
@@ -165,9 +259,22 @@ type Processed =
 /** Accepts, deduplicates, records and applies one delivery. Throws HttpError for what it refuses. */
 export async function ingestAlignDelivery(deps: IngestDeps, inbound: InboundDelivery): Promise<IngestReply> {
   const now = deps.now()
-  const delivery = await verifyDelivery(deps, inbound, now)
+  const first = await processDelivery(deps, inbound, await verifyDelivery(deps, inbound, now), now, 'fast')
+  if (first !== 'connection_changed') return first
+  // The (cached) connection changed under us: verify again against the database, then the careful path.
+  return (await processDelivery(deps, inbound, await verifyDelivery(deps, inbound, now, true), now, 'careful')) as IngestReply
+}
+
+type VerifiedDelivery = Awaited<ReturnType<typeof verifyDelivery>>
+
+async function processDelivery(
+  deps: IngestDeps,
+  inbound: InboundDelivery,
+  delivery: VerifiedDelivery,
+  now: Date,
+  path: 'fast' | 'careful',
+): Promise<IngestReply | 'connection_changed'> {
   const { deliveryId, event, connection } = delivery
-  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id }
   const record: DeliveryRecord = {
     deliveryId,
     eventName: event,
@@ -181,24 +288,13 @@ export async function ingestAlignDelivery(deps: IngestDeps, inbound: InboundDeli
 
   let processed: Processed
   try {
-    processed = await deps.db.transaction().execute(async (trx): Promise<Processed> => {
-      if (!(await insertDeliveryIfNew(trx, record))) {
-        const existing = await lockDelivery(trx, deliveryId)
-        if (!existing) throw new Error(`delivery ${deliveryId} vanished while being processed`)
-        // DESIGN: dedup skips only processed deliveries; a failed one is processed again.
-        if (existing.status === 'processed') return { outcome: 'deduplicated' }
-      }
-      await lockBody(trx, connection.id, record.bodySha256)
-      const since = new Date(now.getTime() - deps.replayWindowMs)
-      const original = await findProcessedDeliveryWithBody(trx, connection.id, record.bodySha256, deliveryId, since)
-      if (original) {
-        await markDeliveryProcessed(trx, deliveryId, now, `replayed body of delivery ${original}`)
-        return { outcome: 'replayed', originalDeliveryId: original }
-      }
-      const result = await handleAlignEvent(trx, scope, event, delivery.data, now)
-      await markDeliveryProcessed(trx, deliveryId, now, result.note)
-      return { outcome: 'processed', ...result }
-    })
+    try {
+      processed = path === 'fast' ? await fastTransaction(deps, delivery, record, now) : await carefulTransaction(deps, delivery, record, now)
+    } catch (err) {
+      if (err instanceof ConnectionChanged) return 'connection_changed'
+      if (!(err instanceof ReplayRaced)) throw err
+      processed = await carefulTransaction(deps, delivery, record, now)
+    }
   } catch (err) {
     const durationMs = Math.round(performance.now() - started)
     const message = err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown'

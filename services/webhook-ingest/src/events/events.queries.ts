@@ -68,7 +68,19 @@ export function lockTimeEntryById(trx: Transaction<Database>, scope: Scope, id: 
     .executeTakeFirst()
 }
 
-export async function updateTimeEntry(trx: Transaction<Database>, id: string, set: TimeEntryUpdate): Promise<void> {
+/**
+ * A handler's time entry update that the pipeline may send together with "mark processed" (one round
+ * trip instead of two, same transaction). Without a collector the update runs at once.
+ */
+export interface DeferredEntryUpdate {
+  pending?: { id: string; set: TimeEntryUpdate }
+}
+
+export async function updateTimeEntry(trx: Transaction<Database>, id: string, set: TimeEntryUpdate, deferred?: DeferredEntryUpdate): Promise<void> {
+  if (deferred && !deferred.pending) {
+    deferred.pending = { id, set }
+    return
+  }
   await trx.updateTable('time_entries').set(set).where('id', '=', id).execute()
 }
 

@@ -4,21 +4,21 @@ import type { Database } from '@illumera/db-schema'
 import type { Transaction } from 'kysely'
 import { handleProjectMemberEvent, handleWikiPageCreated } from './entity-link-events.js'
 import type { EventData, EventResult } from './event-result.js'
-import type { Scope } from './events.queries.js'
+import type { DeferredEntryUpdate, Scope } from './events.queries.js'
 import { importAlignTimeEntry } from './time-entry-import.js'
 import { handleTimeDeleted, handleTimeStatusEvent, handleTimeUnlocked, TIME_STATUS_EVENTS } from './time-entry-events.js'
 
-export async function handleAlignEvent(trx: Transaction<Database>, scope: Scope, event: string, data: EventData, now: Date): Promise<EventResult> {
+export async function handleAlignEvent(trx: Transaction<Database>, scope: Scope, event: string, data: EventData, now: Date, deferred?: DeferredEntryUpdate): Promise<EventResult> {
   switch (event) {
     case 'time.approved':
     case 'time.rejected':
     case 'time.locked':
     case 'time.invoiced':
-      return handleTimeStatusEvent(trx, scope, event satisfies keyof typeof TIME_STATUS_EVENTS, data)
+      return handleTimeStatusEvent(trx, scope, event satisfies keyof typeof TIME_STATUS_EVENTS, data, deferred)
     case 'time.unlocked':
-      return handleTimeUnlocked(trx, scope, data)
+      return handleTimeUnlocked(trx, scope, data, deferred)
     case 'time.deleted':
-      return handleTimeDeleted(trx, scope, data, now)
+      return handleTimeDeleted(trx, scope, data, now, deferred)
     case 'time.logged':
       return importAlignTimeEntry(trx, scope, data)
     case 'project_member.added':

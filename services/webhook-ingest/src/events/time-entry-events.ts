@@ -11,7 +11,7 @@ import {
 } from '@illumera/db-schema'
 import type { Transaction } from 'kysely'
 import { applied, type EventData, type EventResult, externalRefOf, isIllumeraRef, noted, skipped, stringField } from './event-result.js'
-import { lockLinkedTimeEntry, lockTimeEntryById, type Scope, updateTimeEntry } from './events.queries.js'
+import { type DeferredEntryUpdate, lockLinkedTimeEntry, lockTimeEntryById, type Scope, updateTimeEntry } from './events.queries.js'
 
 export const TIME_STATUS_EVENTS = {
   'time.approved': 'approved',
@@ -55,7 +55,7 @@ function notLinked(data: EventData): EventResult {
   return noted(alignId ? `Align time entry ${alignId} is not linked to an Illumera time entry` : 'data.id is missing: no time entry to update')
 }
 
-export async function handleTimeStatusEvent(trx: Transaction<Database>, scope: Scope, event: keyof typeof TIME_STATUS_EVENTS, data: EventData): Promise<EventResult> {
+export async function handleTimeStatusEvent(trx: Transaction<Database>, scope: Scope, event: keyof typeof TIME_STATUS_EVENTS, data: EventData, deferred?: DeferredEntryUpdate): Promise<EventResult> {
   const target = TIME_STATUS_EVENTS[event]
   const entry = await lockEntryFor(trx, scope, data)
   if (!entry) return notLinked(data)
@@ -68,26 +68,26 @@ export async function handleTimeStatusEvent(trx: Transaction<Database>, scope: S
     sync_status: 'synced',
     sync_error: null,
     ...(rejectionReason !== undefined ? { rejection_reason: rejectionReason } : {}),
-  })
+  }, deferred)
   return applied()
 }
 
 /** time.unlocked: approved or locked → draft, to be edited and re-sent (sync_status pending). */
-export async function handleTimeUnlocked(trx: Transaction<Database>, scope: Scope, data: EventData): Promise<EventResult> {
+export async function handleTimeUnlocked(trx: Transaction<Database>, scope: Scope, data: EventData, deferred?: DeferredEntryUpdate): Promise<EventResult> {
   const entry = await lockEntryFor(trx, scope, data)
   if (!entry) return notLinked(data)
   if (entry.deleted_at) return skipped(`time entry ${entry.id} is deleted`)
   if (entry.status !== 'approved' && entry.status !== 'locked') return skipped(`time entry ${entry.id} is ${entry.status}: only approved or locked entries unlock`)
-  await updateTimeEntry(trx, entry.id, { status: 'draft', sync_status: 'pending', sync_error: null })
+  await updateTimeEntry(trx, entry.id, { status: 'draft', sync_status: 'pending', sync_error: null }, deferred)
   return applied()
 }
 
 /** time.deleted: soft-deletes draft or submitted entries only; later states are billing records. */
-export async function handleTimeDeleted(trx: Transaction<Database>, scope: Scope, data: EventData, now: Date): Promise<EventResult> {
+export async function handleTimeDeleted(trx: Transaction<Database>, scope: Scope, data: EventData, now: Date, deferred?: DeferredEntryUpdate): Promise<EventResult> {
   const entry = await lockEntryFor(trx, scope, data)
   if (!entry) return notLinked(data)
   if (entry.deleted_at) return skipped(`time entry ${entry.id} is already deleted`)
   if (entry.status !== 'draft' && entry.status !== 'submitted') return skipped(`time entry ${entry.id} is ${entry.status}: only draft or submitted entries are deleted`)
-  await updateTimeEntry(trx, entry.id, { deleted_at: now })
+  await updateTimeEntry(trx, entry.id, { deleted_at: now }, deferred)
   return applied()
 }
