@@ -1,5 +1,5 @@
 // SQL of the delivery pipeline: connection look-up, recording, locking, replay detection, pruning.
-import type { AlignConnection, AlignDeliveryStatus, Database, TimeEntryUpdate } from '@illumera/db-schema'
+import type { AlignConnection, AlignDeliveryStatus, Database, TimeEntryStatus, TimeEntryUpdate } from '@illumera/db-schema'
 import { type Kysely, type QueryCreator, sql, type Transaction } from 'kysely'
 
 /** The connection columns the ingest needs; never the API key. */
@@ -222,5 +222,90 @@ export async function pruneDeliveries(db: Kysely<Database>, olderThan: Date, bat
     const deleted = Number(result.numDeletedRows)
     total += deleted
     if (deleted < batchSize) return total
+  }
+}
+
+export interface StatusEventStatement {
+  record: DeliveryRecord
+  /** `row_version` of the connection the delivery was verified against. */
+  connectionRowVersion: string
+  /** Processed deliveries of the same body received after this are replays. */
+  since: Date
+  now: Date
+  /** data.id (the Align time entry), and our own id from an Illumera externalRef (before a link exists). */
+  alignEntryId: string | null
+  illumeraEntryId: string | null
+  target: TimeEntryStatus
+  /** The statuses the state machine moves to `target` from (statusesWhereEventApplies). */
+  appliesFrom: TimeEntryStatus[]
+  /** Only for 'rejected'. */
+  rejectionReason?: string | null
+}
+
+export interface StatusEventOutcome {
+  connectionCurrent: boolean
+  replayed: boolean
+  /** The entry as locked (latest committed version), before the update; null when none was found. */
+  entry: { id: string; status: TimeEntryStatus; deleted_at: Date | null } | null
+  inserted: boolean
+  applied: boolean
+}
+
+/**
+ * A time status event in ONE statement (one round trip, one implicit transaction), for the common
+ * case only: the connection row is unchanged and still receiving, no processed delivery of the same
+ * body within the window, the entry is found through its link (or our externalRef) in this company,
+ * and the delivery id is new. Then it locks the entry (a concurrent copy waits here, and its insert
+ * then does nothing), records the delivery as processed, and applies the state machine's move when
+ * the entry's status is one `appliesFrom` names. In every other case it writes nothing and the caller
+ * takes the transactional path.
+ */
+export async function applyStatusEventInOneStatement(db: Kysely<Database>, s: StatusEventStatement): Promise<StatusEventOutcome> {
+  const { record } = s
+  const c = record.connection
+  const rejection = s.target === 'rejected' ? sql`, rejection_reason = ${s.rejectionReason ?? null}` : sql``
+  const result = await sql<{
+    current: boolean; replayed: boolean; entry_id: string | null; entry_status: TimeEntryStatus | null; entry_deleted_at: Date | null; inserted: number; applied: number
+  }>`
+    with conn as (
+      select 1 from align_connections
+      where id = ${c.id} and updated_at = ${s.connectionRowVersion}::timestamptz and status in ('active', 'error') and webhook_secret is not null
+    ), replay as (
+      select 1 from align_webhook_deliveries
+      where connection_id = ${c.id} and body_sha256 = ${record.bodySha256} and status = 'processed'
+        and delivery_id <> ${record.deliveryId} and received_at > ${s.since}
+      limit 1
+    ), target as (
+      select te.id, te.status, te.deleted_at from time_entries te
+      where te.id = coalesce(
+          (select l.external_id from align_entity_links l
+           where l.tenant_id = ${c.tenant_id} and l.align_entity_type = 'time_entry' and l.align_entity_id = ${s.alignEntryId}),
+          ${s.illumeraEntryId})
+        and te.tenant_id = ${c.tenant_id} and te.company_id = ${c.company_id}
+        and exists (select 1 from conn) and not exists (select 1 from replay)
+      for update of te
+    ), ins as (
+      insert into align_webhook_deliveries (delivery_id, event_name, tenant_id, company_id, connection_id, payload, body_sha256, status, processed_at)
+      select ${record.deliveryId}, ${record.eventName}, ${c.tenant_id}, ${c.company_id}, ${c.id}, ${record.payloadJson}::jsonb, ${record.bodySha256}, 'processed', ${s.now}
+      where exists (select 1 from target)
+      on conflict (delivery_id) do nothing
+      returning id
+    ), upd as (
+      update time_entries te set status = ${s.target}, sync_status = 'synced', sync_error = null${rejection}
+      from target
+      where te.id = target.id and exists (select 1 from ins)
+        and te.deleted_at is null and te.status::text = any(${s.appliesFrom}::text[])
+      returning te.id
+    )
+    select exists (select 1 from conn) as current, exists (select 1 from replay) as replayed,
+      (select id from target) as entry_id, (select status::text from target) as entry_status, (select deleted_at from target) as entry_deleted_at,
+      (select count(*) from ins)::int as inserted, (select count(*) from upd)::int as applied`.execute(db)
+  const row = result.rows[0]!
+  return {
+    connectionCurrent: row.current,
+    replayed: row.replayed,
+    entry: row.entry_id ? { id: row.entry_id, status: row.entry_status!, deleted_at: row.entry_deleted_at } : null,
+    inserted: row.inserted === 1,
+    applied: row.applied === 1,
   }
 }

@@ -24,10 +24,12 @@ import type { Logger } from 'pino'
 import { handleAlignEvent } from '../events/handle-align-event.js'
 import type { EventData, EventResult } from '../events/event-result.js'
 import { eventLabel, type IngestMetrics, type VerificationFailureReason } from '../metrics.js'
+import { applied, externalRefOf, isIllumeraRef, stringField } from '../events/event-result.js'
 import type { DeferredEntryUpdate } from '../events/events.queries.js'
+import { decideTimeStatusEvent, rejectionReasonOf, statusesWhereEventApplies, TIME_STATUS_EVENTS } from '../events/time-entry-events.js'
 import { type ConnectionCache, connectionCacheKey } from './connection-cache.js'
 import {
-  type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
+  applyStatusEventInOneStatement, type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
   insertDeliveryIfNew, lockBody, lockDelivery, markDeliveryProcessed, markProcessedUnlessReplayed, type ReceivingConnection, recordDeliveryFailed,
 } from './deliveries.queries.js'
 
@@ -196,6 +198,41 @@ class ConnectionChanged extends Error {}
 /** A delivery of the same body was processed meanwhile: roll back and let the careful path record the replay. */
 class ReplayRaced extends Error {}
 
+function isTimeStatusEvent(event: string): event is keyof typeof TIME_STATUS_EVENTS {
+  return Object.hasOwn(TIME_STATUS_EVENTS, event)
+}
+
+/**
+ * time.approved/rejected/locked/invoiced of a new delivery id for a linked entry, the bulk of Align's
+ * traffic: one statement (applyStatusEventInOneStatement). Undefined when that statement wrote nothing
+ * and the transactional path must decide (copy of a recorded delivery, replay, entry not found).
+ */
+async function statusEventInOneStatement(deps: IngestDeps, delivery: VerifiedDelivery, record: DeliveryRecord, now: Date): Promise<Processed | undefined> {
+  const { event, data, connection } = delivery
+  if (!isTimeStatusEvent(event)) return undefined
+  const target = TIME_STATUS_EVENTS[event]
+  const ref = externalRefOf(data)
+  const outcome = await applyStatusEventInOneStatement(deps.db, {
+    record,
+    connectionRowVersion: connection.row_version,
+    since: new Date(now.getTime() - deps.replayWindowMs),
+    now,
+    alignEntryId: stringField(data, 'id') ?? null,
+    illumeraEntryId: isIllumeraRef(ref, 'time_entry') ? ref.externalId : null,
+    target,
+    appliesFrom: statusesWhereEventApplies(target),
+    ...(target === 'rejected' ? { rejectionReason: rejectionReasonOf(data) } : {}),
+  })
+  if (!outcome.connectionCurrent) throw new ConnectionChanged()
+  if (!outcome.inserted || !outcome.entry) return undefined
+  const decision = decideTimeStatusEvent(outcome.entry, event)
+  if (decision.apply !== outcome.applied) {
+    // Cannot happen (the SQL condition is the state machine enumerated); logged loudly if it ever does.
+    deps.logger.error({ deliveryId: record.deliveryId, event, entryId: outcome.entry.id, applied: outcome.applied }, 'one-statement path disagrees with the state machine')
+  }
+  return { outcome: 'processed', ...(outcome.applied ? applied() : decision.result) }
+}
+
 /**
  * The usual path, five round trips: BEGIN; one statement that checks the connection row is unchanged,
  * inserts the delivery (ON CONFLICT DO NOTHING) and takes the body lock; the handler's locking read;
@@ -289,7 +326,9 @@ async function processDelivery(
   let processed: Processed
   try {
     try {
-      processed = path === 'fast' ? await fastTransaction(deps, delivery, record, now) : await carefulTransaction(deps, delivery, record, now)
+      const single = path === 'fast' ? await statusEventInOneStatement(deps, delivery, record, now) : undefined
+      processed = single
+        ?? (path === 'fast' ? await fastTransaction(deps, delivery, record, now) : await carefulTransaction(deps, delivery, record, now))
     } catch (err) {
       if (err instanceof ConnectionChanged) return 'connection_changed'
       if (!(err instanceof ReplayRaced)) throw err

@@ -38,6 +38,32 @@ export function statusEventApplies(from: TimeEntryStatus, to: TimeEntryStatus): 
   return JUMP_START.includes(from) && reachableForward(from, to)
 }
 
+/** The statuses from which a status event for `target` applies: the state machine enumerated (for SQL). */
+export function statusesWhereEventApplies(target: TimeEntryStatus): TimeEntryStatus[] {
+  return (Object.keys(TIME_ENTRY_TRANSITIONS) as TimeEntryStatus[]).filter((from) => from !== target && statusEventApplies(from, target))
+}
+
+/**
+ * What a status event does to an entry in this state: apply, or skip with the reason. Shared by the
+ * handler and by the one-statement path (whose SQL applies exactly when `statusesWhereEventApplies`
+ * holds and the entry is not deleted).
+ */
+export function decideTimeStatusEvent(
+  entry: Pick<TimeEntry, 'id' | 'status' | 'deleted_at'>,
+  event: keyof typeof TIME_STATUS_EVENTS,
+): { apply: true; result: EventResult } | { apply: false; result: EventResult } {
+  const target = TIME_STATUS_EVENTS[event]
+  if (entry.deleted_at) return { apply: false, result: skipped(`time entry ${entry.id} is deleted`) }
+  if (entry.status === target) return { apply: false, result: skipped(`time entry ${entry.id} is already ${target}`) }
+  if (!statusEventApplies(entry.status, target)) return { apply: false, result: skipped(`time entry ${entry.id} is ${entry.status}: ${event} would not move it forward`) }
+  return { apply: true, result: applied() }
+}
+
+/** data.reason (or data.rejectionReason) of a time.rejected event. */
+export function rejectionReasonOf(data: EventData): string | null {
+  return stringField(data, 'reason') ?? stringField(data, 'rejectionReason') ?? null
+}
+
 /** The linked entry (or, before the worker wrote the link, the entry our externalRef names), locked. */
 async function lockEntryFor(trx: Transaction<Database>, scope: Scope, data: EventData): Promise<TimeEntry | undefined> {
   const alignId = stringField(data, 'id')
@@ -59,10 +85,9 @@ export async function handleTimeStatusEvent(trx: Transaction<Database>, scope: S
   const target = TIME_STATUS_EVENTS[event]
   const entry = await lockEntryFor(trx, scope, data)
   if (!entry) return notLinked(data)
-  if (entry.deleted_at) return skipped(`time entry ${entry.id} is deleted`)
-  if (entry.status === target) return skipped(`time entry ${entry.id} is already ${target}`)
-  if (!statusEventApplies(entry.status, target)) return skipped(`time entry ${entry.id} is ${entry.status}: ${event} would not move it forward`)
-  const rejectionReason = target === 'rejected' ? (stringField(data, 'reason') ?? stringField(data, 'rejectionReason') ?? null) : undefined
+  const decision = decideTimeStatusEvent(entry, event)
+  if (!decision.apply) return decision.result
+  const rejectionReason = target === 'rejected' ? rejectionReasonOf(data) : undefined
   await updateTimeEntry(trx, entry.id, {
     status: target,
     sync_status: 'synced',
