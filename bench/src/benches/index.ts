@@ -1,7 +1,8 @@
 // Every bench, in report order. Add a bench by writing src/benches/<name>.ts and listing it here.
 import type { Bench } from '../bench.js'
+import { apiTimeEntries } from './api-time-entries.js'
 import { gatewayOverhead } from './gateway-overhead.js'
 import { sandboxThroughput } from './sandbox-throughput.js'
 import { webhookIngest } from './webhook-ingest.js'
 
-export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest]
+export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest, apiTimeEntries]

@@ -110,7 +110,7 @@ export async function enqueueTimeEntryUpsert(trx: Kysely<Database>, entry: TimeE
     tenantId: entry.tenant_id, companyId: entry.company_id, connectionId: connection.id,
     entityType: 'time_entry', localId: entry.id, operation: 'upsert', payload: timeEntryPayload(entry, context),
   })
-  await markTimeEntrySyncPending(trx, entry.id)
+  if (entry.sync_status !== 'pending') await markTimeEntrySyncPending(trx, entry.id)
   return true
 }
 
@@ -140,6 +140,6 @@ async function enqueueTimeEntryAction(
   const base = { tenantId: entry.tenant_id, companyId: entry.company_id, connectionId: connection.id, localId: entry.id }
   if (entityType === 'time_entry') await insertOutboxRow(trx, { ...base, entityType, operation, payload: null })
   else await insertOutboxRow(trx, { ...base, entityType, operation, payload: {} })
-  await markTimeEntrySyncPending(trx, entry.id)
+  if (entry.sync_status !== 'pending') await markTimeEntrySyncPending(trx, entry.id)
   return true
 }

@@ -1,0 +1,22 @@
+// The bench's baseline process (see api-time-entries.ts): a bare Fastify route doing one plain INSERT
+// into time_entries with the same pool size as the api. No auth, no validation, no transaction, no outbox.
+import Fastify from 'fastify'
+import pg from 'pg'
+
+const env = process.env
+const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 })
+const app = Fastify({ logger: false })
+const text = `insert into time_entries (tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes)
+  values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`
+
+app.post('/bare/time-entries', async (request, reply) => {
+  const body = request.body as { workDate: string; minutes: number; notes?: string }
+  const { rows } = await pool.query(text, [env.TENANT_ID, env.COMPANY_ID, env.PROJECT_ID, env.ENGAGEMENT_ID, env.PERSON_ID, body.workDate, body.minutes, body.notes ?? null])
+  return reply.code(201).send({ id: rows[0].id })
+})
+
+await app.listen({ host: '127.0.0.1', port: Number(env.PORT) })
+process.stdout.write('ready\n')
+process.on('SIGTERM', () => {
+  void app.close().then(() => pool.end())
+})
