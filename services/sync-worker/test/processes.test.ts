@@ -76,14 +76,17 @@ describe('worker processes', () => {
     const limit = 30
     await sandbox.control.setFaults({ rateLimitPerMinute: limit })
     const c = await connect(t.db, sandbox)
-    await seedProjects(c, 45)
     const env = {
       DATABASE_URL: t.url, ALIGN_BASE_URL: sandbox.apiBaseUrl, ALIGN_RATE_LIMIT_PER_MINUTE: String(limit),
-      SYNC_CONCURRENCY: '10', SYNC_POLL_INTERVAL_MS: '50',
+      SYNC_CONCURRENCY: '4', SYNC_PER_CONNECTION_CLAIM: '4', SYNC_POLL_INTERVAL_MS: '50',
     }
     const a = spawnWorker(env)
     const b = spawnWorker(env)
     children.push(a, b)
+    await until(() => [a, b].every((w) => w.output.join('').includes('sync worker started')), 'both workers to start', 20_000)
+    // Slow calls, so neither process can take the whole budget before the other claims.
+    await sandbox.control.setFaults({ latencyMs: 100 })
+    await seedProjects(c, 45)
     const granted = effectiveLimit(limit)
     await until(async () => (await countByStatus(c.connectionId)).done === granted, `${granted} rows done`, 20_000)
     // Both keep polling for a while; neither may go past the shared budget (each alone would allow `granted`).

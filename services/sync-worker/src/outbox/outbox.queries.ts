@@ -194,7 +194,8 @@ export interface FinishDone {
  * Finishes rows in one statement (so one round trip, and atomic): the rows become done only if every one
  * of them still carries our lease token; only then are the links written or removed, the connection's
  * last_sync_at moved (at most once a second, so concurrent finishes do not queue on that row), the time
- * entry marked synced and the rows waiting for this link woken. Returns false for a stale finisher.
+ * entry marked synced. Then (after the commit) the rows waiting for this link are woken. Returns false for a
+ * stale finisher.
  */
 export async function finishOutboxRows(db: Kysely<Database>, f: FinishDone): Promise<{ finished: boolean; woken: number }> {
   const result = await sql<{ ok: boolean; woken: number }>`
@@ -226,14 +227,23 @@ export async function finishOutboxRows(db: Kysely<Database>, f: FinishDone): Pro
     ), entry as (
       update time_entries set sync_status = 'synced', sync_error = null
        where id = ${f.timeEntryId} and tenant_id = ${f.tenantId} and (select ok from ok)
-    ), woken as (
-      update align_sync_outbox set next_retry_at = ${f.now}, waiting_for = null
-       where status = 'pending' and tenant_id = ${f.tenantId} and waiting_for = any(${f.wake}::text[]) and (select ok from ok)
-      returning id
     )
-    select (select ok from ok) as ok, (select count(*) from woken)::int as woken`.execute(db)
-  const row = result.rows[0]
-  return { finished: Boolean(row?.ok), woken: row?.woken ?? 0 }
+    select (select ok from ok) as ok`.execute(db)
+  const finished = Boolean(result.rows[0]?.ok)
+  if (!finished || f.wake.length === 0) return { finished, woken: 0 }
+  return { finished, woken: await wakeWaitingRows(db, f.tenantId, f.wake, f.now) }
+}
+
+/**
+ * Wakes the rows parked on these keys. Its own statement, run after the link's finish committed: its snapshot
+ * then sees every park that committed before it, and a park that commits later sees the link (see
+ * parkOutboxRows), so no wake-up is lost.
+ */
+export async function wakeWaitingRows(db: Kysely<Database>, tenantId: string, keys: string[], now: Date): Promise<number> {
+  const result = await sql`
+    update align_sync_outbox set next_retry_at = ${now}, waiting_for = null
+     where status = 'pending' and tenant_id = ${tenantId} and waiting_for = any(${keys}::text[])`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
 }
 
 /**
@@ -324,28 +334,32 @@ export interface DependencyTarget {
 }
 
 /**
- * Parks rows until a dependency's link lands, without spending an attempt. If the link landed meanwhile
- * (its finish committed before this statement began), the rows are due at once instead, so a wake-up that
- * ran before the park cannot strand them. `recheckAt` is the fallback for links written elsewhere.
+ * Parks rows until a dependency's link lands, without spending an attempt. No wake-up is lost to a finish
+ * racing with the park: the finish commits the link (F), then wakes in a new statement (W); the park (P) and a
+ * re-check after P committed (P2) both look for the link. If P2 misses the link, F committed after P2 began,
+ * so W began after P committed and sees the parked row. `recheckAt` only covers links written elsewhere
+ * (webhook-ingest).
  */
 export async function parkOutboxRows(
   db: Kysely<Database>,
   p: { ids: string[]; leaseToken: string; tenantId: string; now: Date; recheckAt: Date; target: DependencyTarget; reason: string },
 ): Promise<number> {
   const t = p.target
-  const result = await sql`
+  const landed = sql<boolean>`exists (
+    select 1 from align_entity_links l
+     where l.tenant_id = ${p.tenantId}
+       and ((l.external_type = ${t.externalType ?? null} and l.external_id = ${t.externalId ?? null})
+         or (l.align_entity_type = ${t.alignEntityType ?? null} and l.align_entity_id = ${t.alignEntityId ?? null})))`
+  const parked = await sql`
     update align_sync_outbox
        set status = 'pending', lease_token = null, lease_expires_at = null, error = ${p.reason},
-           waiting_for = case when landed.yes then null else ${t.key} end,
-           next_retry_at = case when landed.yes then ${p.now} else ${p.recheckAt}::timestamptz end
-      from (select exists (
-              select 1 from align_entity_links l
-               where l.tenant_id = ${p.tenantId}
-                 and ((l.external_type = ${t.externalType ?? null} and l.external_id = ${t.externalId ?? null})
-                   or (l.align_entity_type = ${t.alignEntityType ?? null} and l.align_entity_id = ${t.alignEntityId ?? null}))
-            ) as yes) landed
+           waiting_for = case when ${landed} then null else ${t.key} end,
+           next_retry_at = case when ${landed} then ${p.now} else ${p.recheckAt}::timestamptz end
      where id = any(${p.ids}::text[]) and lease_token = ${p.leaseToken} and status = 'processing'`.execute(db)
-  return Number(result.numAffectedRows ?? 0)
+  await sql`
+    update align_sync_outbox set next_retry_at = ${p.now}, waiting_for = null
+     where id = any(${p.ids}::text[]) and status = 'pending' and waiting_for = ${t.key} and ${landed}`.execute(db)
+  return Number(parked.numAffectedRows ?? 0)
 }
 
 export interface LinkRow {
