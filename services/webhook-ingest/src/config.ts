@@ -10,6 +10,7 @@ export const IngestEnv = Type.Object({
   ALIGN_ENCRYPTION_KEYS_PREVIOUS: Type.Optional(EnvVars.ALIGN_ENCRYPTION_KEYS_PREVIOUS),
   DELIVERY_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'whole days (1–3650)' }),
   REPLAY_WINDOW_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'whole hours (1–720)' }),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'database connections of the pool (1–200)' }),
 })
 
 export interface IngestConfig {
@@ -18,6 +19,7 @@ export interface IngestConfig {
   LOG_LEVEL: string
   DELIVERY_RETENTION_DAYS: number
   REPLAY_WINDOW_HOURS: number
+  DB_POOL_SIZE: number
 }
 
 export interface IngestSecrets {

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const { config, secrets } = loadConfig(process.env)
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'webhook-ingest' })
   const secretBox = secretBoxFromEnv(secrets)
-  const db = createServiceDb(config.DATABASE_URL, logger, { name: 'webhook-ingest' })
+  const db = createServiceDb(config.DATABASE_URL, logger, { name: 'webhook-ingest', max: config.DB_POOL_SIZE })
   let shuttingDown = false
   try {
     await assertMigrated(db)
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     })
     const stopPruning = startDeliveryPruning(db, logger, { retentionDays: config.DELIVERY_RETENTION_DAYS, intervalMs: 60 * 60 * 1000, batchSize: 1000 })
     await app.listen({ host: '0.0.0.0', port: config.PORT })
-    logger.info({ port: config.PORT, retentionDays: config.DELIVERY_RETENTION_DAYS, replayWindowHours: config.REPLAY_WINDOW_HOURS }, 'webhook-ingest listening')
+    logger.info({ port: config.PORT, retentionDays: config.DELIVERY_RETENTION_DAYS, replayWindowHours: config.REPLAY_WINDOW_HOURS, dbPoolSize: config.DB_POOL_SIZE }, 'webhook-ingest listening')
     const signal = await waitForSignal('SIGTERM', 'SIGINT')
     logger.info({ signal }, 'shutting down')
     shuttingDown = true

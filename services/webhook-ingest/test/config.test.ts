@@ -8,13 +8,18 @@ const base = { DATABASE_URL: 'postgres://u:p@localhost:5432/db', ALIGN_ENCRYPTIO
 describe('loadConfig', () => {
   it('applies defaults and splits secrets from config', () => {
     const { config, secrets } = loadConfig(base)
-    expect(config).toEqual({ DATABASE_URL: base.DATABASE_URL, PORT: 3001, LOG_LEVEL: 'info', DELIVERY_RETENTION_DAYS: 30, REPLAY_WINDOW_HOURS: 24 })
+    expect(config).toEqual({ DATABASE_URL: base.DATABASE_URL, PORT: 3001, LOG_LEVEL: 'info', DELIVERY_RETENTION_DAYS: 30, REPLAY_WINDOW_HOURS: 24, DB_POOL_SIZE: 20 })
     expect(secrets.ALIGN_ENCRYPTION_KEY).toBe(key)
     expect(JSON.stringify(config)).not.toContain(key)
   })
 
   it('reads DELIVERY_RETENTION_DAYS and REPLAY_WINDOW_HOURS', () => {
     expect(loadConfig({ ...base, DELIVERY_RETENTION_DAYS: '7', REPLAY_WINDOW_HOURS: '48' }).config).toMatchObject({ DELIVERY_RETENTION_DAYS: 7, REPLAY_WINDOW_HOURS: 48 })
+  })
+
+  it('reads DB_POOL_SIZE and refuses 0', () => {
+    expect(loadConfig({ ...base, DB_POOL_SIZE: '40' }).config.DB_POOL_SIZE).toBe(40)
+    expect(() => loadConfig({ ...base, DB_POOL_SIZE: '0' })).toThrow(/^DB_POOL_SIZE: invalid value/)
   })
 
   it('names the bad variable, never its value', () => {
