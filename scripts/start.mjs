@@ -66,6 +66,8 @@ async function main() {
         ALIGN_BASE_URL: process.env.ALIGN_BASE_URL ?? 'http://127.0.0.1:4010/api/v1',
         ALIGN_WEBHOOK_BASE_URL: process.env.ALIGN_WEBHOOK_BASE_URL ?? 'http://127.0.0.1:3001',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        // The api accepts tokens from `pnpm dev:token` (a key pair in .data/dev-auth), never in production.
+        AUTH_DEV_KEYS: process.env.AUTH_PUBLIC_KEY || process.env.AUTH_JWKS_URL ? '0' : '1',
         ...devSettings(),
       }
       const children = []
