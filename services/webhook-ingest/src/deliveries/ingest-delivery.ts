@@ -9,10 +9,12 @@
 // - replay: the same signed body under another delivery id. Align signs only the body, so a captured
 //   delivery could be re-sent with a fresh id and timestamp; it is recorded, not applied again.
 //
-// Steps 6–8 run in ONE transaction: insert the delivery (ON CONFLICT DO NOTHING, so a concurrent copy
-// waits on our uncommitted row), lock it, lock its body hash, check for a replay, run the handler and
-// mark it processed. One commit per delivery; a handler error rolls everything back and the delivery is
-// then recorded as failed in its own statement.
+// Steps 6–8: a time status event of a new delivery id for a found entry runs as ONE statement (its own
+// transaction: lock the entry, record processed, state-machine update). Everything else runs in ONE
+// transaction: insert the delivery (ON CONFLICT DO NOTHING, so a concurrent copy waits on our uncommitted
+// row), lock it, lock its body hash, run the handler, mark it processed unless its body was processed
+// meanwhile (a replay: roll back, and the careful transaction records it). One commit per delivery; a
+// handler error rolls everything back and the delivery is then recorded as failed in its own statement.
 import { createHash } from 'node:crypto'
 import {
   ALIGN_DELIVERY_ID_HEADER, ALIGN_EVENT_HEADER, ALIGN_SIGNATURE_HEADER, ALIGN_TIMESTAMP_HEADER, verifyAlignWebhook,
