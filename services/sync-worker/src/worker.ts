@@ -192,9 +192,12 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   // ── processing one unit ──
 
   async function callAlign<T>(connection: ConnectionRow, gateway: AlignGateway, operation: string, fn: (g: AlignGateway) => Promise<T>): Promise<T> {
-    const budget = await takeAlignBudget(db, connection.id, clock(), { limitPerMinute: o.rateLimitPerMinute })
-    if (!budget.granted) throw new BudgetDeniedError(budget.retryAt, budget.reason)
-    if (Number.isFinite(budget.remaining)) metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
+    // Pacing off (a sandbox without limits): the claim already skipped paused connections.
+    if (o.rateLimitPerMinute > 0) {
+      const budget = await takeAlignBudget(db, connection.id, clock(), { limitPerMinute: o.rateLimitPerMinute })
+      if (!budget.granted) throw new BudgetDeniedError(budget.retryAt, budget.reason)
+      metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
+    }
     const started = performance.now()
     let outcome = 'ok'
     try {

@@ -253,8 +253,16 @@ const projectMember: Handler = async (ctx) => {
 // ── time_entry ──
 const timeEntry: Handler = async (ctx) => {
   const id = ctx.row.local_id
-  const self = (await ctx.links([{ type: 'time_entry', id }])).get(key('time_entry', id))
-  if (ctx.row.operation === 'delete') {
+  const p = ctx.row.operation === 'delete' ? null : record(ctx.payload, 'time_entry')
+  const localProjectId = p ? str(p, 'localProjectId', 'time_entry') : null
+  const localUserId = p ? str(p, 'localUserId', 'time_entry') : null
+  // One lookup for the entry's own link and, for an upsert, its project's and user's.
+  const links = await ctx.links([
+    { type: 'time_entry', id },
+    ...(localProjectId && localUserId ? [{ type: 'project', id: localProjectId }, { type: 'user', id: localUserId }] : []),
+  ])
+  const self = links.get(key('time_entry', id))
+  if (!p || !localProjectId || !localUserId) {
     if (!self) return done()
     try {
       await ctx.call('deleteTimeEntry', (g) => g.deleteTimeEntry(self.align_entity_id))
@@ -263,7 +271,6 @@ const timeEntry: Handler = async (ctx) => {
     }
     return done([], [], [{ externalType: 'time_entry', externalId: id }])
   }
-  const p = record(ctx.payload, 'time_entry')
   const fields = {
     workDate: str(p, 'workDate', 'time_entry'), minutes: int(p, 'minutes', 'time_entry'),
     description: optStr(p, 'notes'), billable: bool(p, 'timeBillingEnabled', true),
@@ -274,9 +281,6 @@ const timeEntry: Handler = async (ctx) => {
     await ctx.call('updateTimeEntry', (g) => g.updateTimeEntry(self.align_entity_id, fields))
     return done([], [key('time_entry', id)])
   }
-  const localProjectId = str(p, 'localProjectId', 'time_entry')
-  const localUserId = str(p, 'localUserId', 'time_entry')
-  const links = await ctx.links([{ type: 'project', id: localProjectId }, { type: 'user', id: localUserId }])
   const projectLink = links.get(key('project', localProjectId))
   const userLink = links.get(key('user', localUserId))
   if (!projectLink) return waitFor('project', localProjectId, 'an entry needs its project')
