@@ -2,6 +2,7 @@ import type { AlignConnectionsTable } from './tables/align-connections.js'
 import type { AlignEntityLinksTable } from './tables/align-entity-links.js'
 import type { AlignRateBudgetsTable } from './tables/align-rate-budgets.js'
 import type { AlignReconciliationLogTable } from './tables/align-reconciliation-log.js'
+import type { AlignReconciliationRunsTable } from './tables/align-reconciliation-runs.js'
 import type { AlignSyncOutboxTable } from './tables/align-sync-outbox.js'
 import type { AlignWebhookDeliveriesTable } from './tables/align-webhook-deliveries.js'
 import type { CompanyProfilesTable } from './tables/company-profiles.js'
@@ -31,4 +32,5 @@ export interface Database {
   align_sync_outbox: AlignSyncOutboxTable
   align_reconciliation_log: AlignReconciliationLogTable
   align_rate_budgets: AlignRateBudgetsTable
+  align_reconciliation_runs: AlignReconciliationRunsTable
 }

@@ -1,0 +1,45 @@
+// The reconciliation's side of the shared Align budget. Every Align call this job makes first takes one
+// grant from the same Postgres-kept, per-connection budget the sync-worker uses (@illumera/align-rate-budget),
+// and a 429 pauses the connection for every process (align_connections.paused_until).
+import { pauseConnection, takeAlignBudget } from '@illumera/align-rate-budget'
+import type { Database } from '@illumera/db-schema'
+import type { Kysely } from 'kysely'
+import type { Clock } from './clock.js'
+
+export interface ReconcileBudget {
+  /** Waits until this connection may make one more Align call, and takes that grant. */
+  take(connectionId: string): Promise<void>
+  /** No process calls Align with this connection's key before `until` (Align said 429). */
+  pause(connectionId: string, until: Date): Promise<void>
+}
+
+export class BudgetWaitError extends Error {
+  override name = 'BudgetWaitError'
+}
+
+export interface SharedBudgetOptions {
+  /** Align's limit per key and minute; 0 turns pacing off (pauses still hold). */
+  limitPerMinute: number
+  /** Give up after this many waits for one grant (a connection paused for hours is not waited out). */
+  maxWaits?: number
+  /** Give up when one wait would be longer than this (default 15 minutes). */
+  maxWaitMs?: number
+}
+
+export function createSharedBudget(db: Kysely<Database>, clock: Clock, options: SharedBudgetOptions): ReconcileBudget {
+  const maxWaits = options.maxWaits ?? 10_000
+  const maxWaitMs = options.maxWaitMs ?? 15 * 60_000
+  return {
+    async take(connectionId) {
+      for (let wait = 0; wait <= maxWaits; wait++) {
+        const decision = await takeAlignBudget(db, connectionId, clock.now(), { limitPerMinute: options.limitPerMinute })
+        if (decision.granted) return
+        const ms = Math.max(1, decision.retryAt.getTime() - clock.now().getTime())
+        if (ms > maxWaitMs) throw new BudgetWaitError(`connection ${connectionId} is ${decision.reason === 'paused' ? 'paused' : 'out of budget'} for ${Math.ceil(ms / 1000)} s more`)
+        await clock.sleep(ms)
+      }
+      throw new BudgetWaitError(`connection ${connectionId}: no Align budget after ${maxWaits} waits`)
+    },
+    pause: (connectionId, until) => pauseConnection(db, connectionId, until),
+  }
+}
