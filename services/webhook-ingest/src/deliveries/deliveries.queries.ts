@@ -261,10 +261,22 @@ export interface StatusEventOutcome {
  * takes the transactional path.
  */
 export async function applyStatusEventInOneStatement(db: Kysely<Database>, s: StatusEventStatement): Promise<StatusEventOutcome> {
+  const row = (await statusEventStatement(s).execute(db)).rows[0]!
+  return {
+    connectionCurrent: row.current,
+    replayed: row.replayed,
+    entry: row.entry_id ? { id: row.entry_id, status: row.entry_status!, deleted_at: row.entry_deleted_at } : null,
+    inserted: row.inserted === 1,
+    applied: row.applied === 1,
+  }
+}
+
+/** The SQL of applyStatusEventInOneStatement. */
+export function statusEventStatement(s: StatusEventStatement) {
   const { record } = s
   const c = record.connection
   const rejection = s.target === 'rejected' ? sql`, rejection_reason = ${s.rejectionReason ?? null}` : sql``
-  const result = await sql<{
+  return sql<{
     current: boolean; replayed: boolean; entry_id: string | null; entry_status: TimeEntryStatus | null; entry_deleted_at: Date | null; inserted: number; applied: number
   }>`
     with conn as (
@@ -299,13 +311,5 @@ export async function applyStatusEventInOneStatement(db: Kysely<Database>, s: St
     )
     select exists (select 1 from conn) as current, exists (select 1 from replay) as replayed,
       (select id from target) as entry_id, (select status::text from target) as entry_status, (select deleted_at from target) as entry_deleted_at,
-      (select count(*) from ins)::int as inserted, (select count(*) from upd)::int as applied`.execute(db)
-  const row = result.rows[0]!
-  return {
-    connectionCurrent: row.current,
-    replayed: row.replayed,
-    entry: row.entry_id ? { id: row.entry_id, status: row.entry_status!, deleted_at: row.entry_deleted_at } : null,
-    inserted: row.inserted === 1,
-    applied: row.applied === 1,
-  }
+      (select count(*) from ins)::int as inserted, (select count(*) from upd)::int as applied`
 }
