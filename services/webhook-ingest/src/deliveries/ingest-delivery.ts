@@ -206,10 +206,16 @@ function isTimeStatusEvent(event: string): event is keyof typeof TIME_STATUS_EVE
 
 /**
  * time.approved/rejected/locked/invoiced of a new delivery id for a linked entry, the bulk of Align's
- * traffic: one statement (applyStatusEventInOneStatement). Undefined when that statement wrote nothing
- * and the transactional path must decide (copy of a recorded delivery, replay, entry not found).
+ * traffic: one statement (applyStatusEventInOneStatement). When that statement wrote nothing: 'replayed'
+ * (the careful transaction records it), or undefined and the transaction decides (copy of a recorded
+ * delivery, entry not found).
  */
-async function statusEventInOneStatement(deps: IngestDeps, delivery: VerifiedDelivery, record: DeliveryRecord, now: Date): Promise<Processed | undefined> {
+async function statusEventInOneStatement(
+  deps: IngestDeps,
+  delivery: VerifiedDelivery,
+  record: DeliveryRecord,
+  now: Date,
+): Promise<Processed | 'replayed' | undefined> {
   const { event, data, connection } = delivery
   if (!isTimeStatusEvent(event)) return undefined
   const target = TIME_STATUS_EVENTS[event]
@@ -226,6 +232,8 @@ async function statusEventInOneStatement(deps: IngestDeps, delivery: VerifiedDel
     ...(target === 'rejected' ? { rejectionReason: rejectionReasonOf(data) } : {}),
   })
   if (!outcome.connectionCurrent) throw new ConnectionChanged()
+  // A processed delivery of the same body: straight to the careful transaction, which records the replay.
+  if (outcome.replayed) return 'replayed'
   if (!outcome.inserted || !outcome.entry) return undefined
   const decision = decideTimeStatusEvent(outcome.entry, event)
   if (decision.apply !== outcome.applied) {
@@ -329,6 +337,7 @@ async function processDelivery(
   try {
     try {
       const single = path === 'fast' ? await statusEventInOneStatement(deps, delivery, record, now) : undefined
+      if (single === 'replayed') throw new ReplayRaced()
       processed = single
         ?? (path === 'fast' ? await fastTransaction(deps, delivery, record, now) : await carefulTransaction(deps, delivery, record, now))
     } catch (err) {
