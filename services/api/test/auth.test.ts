@@ -59,6 +59,24 @@ describe('bearer tokens', () => {
     expect((await h.app.inject({ method: 'GET', url: '/api/projects', headers })).json().data).toHaveLength(1)
   })
 
+  it('remembers companies it has created, yet still creates a new tenant and company, and a new company of a known tenant', async () => {
+    const first = { tenantId: 'tenant-cache-a', companyId: 'company-cache-a', role: 'company_admin' as const }
+    for (let i = 0; i < 2; i++) {
+      expect((await h.app.inject({ method: 'GET', url: '/api/projects', headers: await h.headers(first) })).statusCode).toBe(200)
+    }
+    const second = { tenantId: 'tenant-cache-b', companyId: 'company-cache-b', role: 'company_admin' as const }
+    const sibling = { tenantId: 'tenant-cache-a', companyId: 'company-cache-a2', role: 'company_admin' as const }
+    for (const principal of [second, sibling]) {
+      expect((await h.app.inject({ method: 'POST', url: '/api/projects', headers: await h.headers(principal), payload: { name: 'P' } })).statusCode).toBe(201)
+    }
+    expect(await t.db.selectFrom('company_profiles').select(['id', 'tenant_id']).where('id', 'like', 'company-cache-%').orderBy('id').execute()).toEqual([
+      { id: 'company-cache-a', tenant_id: 'tenant-cache-a' },
+      { id: 'company-cache-a2', tenant_id: 'tenant-cache-a' },
+      { id: 'company-cache-b', tenant_id: 'tenant-cache-b' },
+    ])
+    expect(await t.db.selectFrom('tenants').select('id').where('id', 'like', 'tenant-cache-%').orderBy('id').execute()).toEqual([{ id: 'tenant-cache-a' }, { id: 'tenant-cache-b' }])
+  })
+
   it('refuses a token that names a company of another tenant', async () => {
     const { company } = await createTenantWithCompany(t.db)
     const res = await h.app.inject({ method: 'GET', url: '/api/projects', headers: await h.headers({ tenantId: 'tenant-other', companyId: company.id, role: 'company_admin' }) })

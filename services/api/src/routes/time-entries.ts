@@ -14,7 +14,7 @@ import {
   enqueueTimeEntryDelete, enqueueTimeEntrySubmit, enqueueTimeEntryUnlock, enqueueTimeEntryUpsert,
 } from '../sync/enqueue.js'
 import {
-  findEngagementForTime, findLiveTimeEntry, insertTimeEntry, listTimeEntries, lockTimeEntry, type TimeEntryWithOwner, updateTimeEntry,
+  createTimeEntryWithSync, findEngagementForTime, findLiveTimeEntry, insertTimeEntry, listTimeEntries, lockTimeEntry, type TimeEntryWithOwner, updateTimeEntry,
 } from '../time-entries/time-entries.queries.js'
 import { TimeEntryStatusSchema, TimeEntryView, toTimeEntryView } from '../time-entries/time-entry-view.js'
 
@@ -67,14 +67,27 @@ export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }
   }, async (request, reply) => {
     const { auth, body } = request
     assertCalendarDate(body.workDate)
+    const adjustsEntryId = body.adjustsEntryId ?? null
+    // One statement: entry + outbox row (only with an active connection) + NOTIFY, atomically.
+    const created = await createTimeEntryWithSync(db, auth, {
+      engagementId: body.engagementId, workDate: body.workDate, minutes: body.minutes, notes: body.notes ?? null,
+      isAdjustment: body.isAdjustment ?? adjustsEntryId !== null, adjustsEntryId,
+      onlyUserId: auth.role === 'talent' ? auth.userId : null,
+    })
+    if (created) {
+      const { user_id: userId, outbox_rows: _outboxRows, ...entry } = created
+      return reply.code(201).send(toTimeEntryView(entry, userId))
+    }
+    // Nothing was written: find out why, with the same checks (and messages) as before.
     const engagement = await findEngagementForTime(db, auth, body.engagementId)
     if (!engagement || (auth.role === 'talent' && engagement.user_id !== auth.userId)) throw notFound('engagement', body.engagementId)
     if (engagement.status !== 'accepted') throw conflict(`engagement ${engagement.id} is ${engagement.status}; time can only be logged on an accepted engagement`, 'invalid_state')
-    const adjustsEntryId = body.adjustsEntryId ?? null
     if (adjustsEntryId !== null) {
       const adjusted = await findLiveTimeEntry(db, auth, adjustsEntryId)
       if (!adjusted || adjusted.engagement_id !== engagement.id) throw notFound('time entry', adjustsEntryId)
     }
+    // Every check passes now, so the engagement changed under the statement (accepted a moment ago, say):
+    // write it the step-by-step way, in one transaction.
     const entry = await db.transaction().execute(async (trx) => {
       const row = await insertTimeEntry(trx, {
         tenant_id: engagement.tenant_id, company_id: engagement.company_id, project_id: engagement.project_id,

@@ -1,5 +1,5 @@
-import type { Database, NewTimeEntry, TimeEntry, TimeEntryStatus, TimeEntryUpdate } from '@illumera/db-schema'
-import type { Kysely } from 'kysely'
+import { type Database, type NewTimeEntry, OUTBOX_NOTIFY_CHANNEL, type TimeEntry, type TimeEntryStatus, type TimeEntryUpdate } from '@illumera/db-schema'
+import { type Kysely, sql } from 'kysely'
 import { cursorText, keysetAfter, type TimeCursor } from '../http/pagination.js'
 import type { CompanyScope } from '../projects/projects.queries.js'
 
@@ -31,6 +31,76 @@ export function findEngagementForTime(db: Kysely<Database>, scope: CompanyScope,
 
 export function insertTimeEntry(db: Kysely<Database>, values: NewTimeEntry): Promise<TimeEntry> {
   return db.insertInto('time_entries').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+export interface CreateTimeEntryInput {
+  engagementId: string
+  workDate: string
+  minutes: number
+  notes: string | null
+  isAdjustment: boolean
+  adjustsEntryId: string | null
+  /** A talent may log time only on their own engagement: their users.id; null for a company admin. */
+  onlyUserId: string | null
+}
+
+export type CreatedTimeEntry = TimeEntry & { user_id: string; outbox_rows: number }
+
+/**
+ * Creating a time entry as ONE statement (one round trip, atomic like a transaction): it finds the accepted
+ * engagement of the caller's tenant and company (the talent's own when `onlyUserId` is set; an adjusted entry
+ * must be a live entry of that engagement), inserts the entry, and, only when the company has an active
+ * connection at that moment, inserts the time_entry upsert outbox row (payload = OutboxPayloads['time_entry'],
+ * built with jsonb_build_object) and NOTIFYs the worker (delivered on commit). The entry's sync_status is
+ * 'pending' by the column default, as enqueueTimeEntryUpsert leaves it.
+ * Nothing is written and undefined comes back when any condition fails; the caller then finds out why.
+ */
+export async function createTimeEntryWithSync(db: Kysely<Database>, scope: CompanyScope, input: CreateTimeEntryInput): Promise<CreatedTimeEntry | undefined> {
+  const { rows } = await sql<CreatedTimeEntry>`
+    with eng as (
+      select e.id, e.tenant_id, e.company_id, e.project_id, e.person_id, pp.user_id, p.time_billing_enabled
+      from engagements e
+      join person_profiles pp on pp.id = e.person_id
+      join projects p on p.id = e.project_id
+      where e.id = ${input.engagementId} and e.tenant_id = ${scope.tenantId} and e.company_id = ${scope.companyId}
+        and e.status = 'accepted'
+        and (${input.onlyUserId}::text is null or pp.user_id = ${input.onlyUserId}::text)
+        and (${input.adjustsEntryId}::text is null or exists (
+          select 1 from time_entries a
+          where a.id = ${input.adjustsEntryId}::text and a.tenant_id = e.tenant_id and a.company_id = e.company_id
+            and a.deleted_at is null and a.engagement_id = e.id))
+    ),
+    conn as (
+      select c.id from align_connections c, eng
+      where c.tenant_id = eng.tenant_id and c.company_id = eng.company_id and c.status = 'active'
+      limit 1
+    ),
+    entry as (
+      insert into time_entries (tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes, is_adjustment, adjusts_entry_id)
+      select eng.tenant_id, eng.company_id, eng.project_id, eng.id, eng.person_id, ${input.workDate}::text, ${input.minutes}::integer,
+        ${input.notes}::text, ${input.isAdjustment}::boolean, ${input.adjustsEntryId}::text
+      from eng
+      returning *
+    ),
+    outbox as (
+      insert into align_sync_outbox (tenant_id, company_id, connection_id, entity_type, local_id, operation, payload)
+      select entry.tenant_id, entry.company_id, conn.id, 'time_entry', entry.id, 'upsert',
+        jsonb_build_object(
+          'localProjectId', entry.project_id,
+          'localUserId', eng.user_id,
+          'workDate', entry.work_date,
+          'minutes', entry.minutes,
+          'notes', entry.notes,
+          'timeBillingEnabled', eng.time_billing_enabled,
+          'isAdjustment', entry.is_adjustment,
+          'adjustsEntryId', entry.adjusts_entry_id)
+      from entry, eng, conn
+      returning id, pg_notify(${OUTBOX_NOTIFY_CHANNEL}, connection_id) as notified
+    )
+    select entry.*, eng.user_id, (select count(*) from outbox)::integer as outbox_rows
+    from entry, eng
+  `.execute(db)
+  return rows[0]
 }
 
 export type TimeEntryWithOwner = TimeEntry & { user_id: string; time_billing_enabled: boolean }

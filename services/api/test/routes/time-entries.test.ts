@@ -1,4 +1,7 @@
-import { createAlignConnection, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { createRequire } from 'node:module'
+import { OUTBOX_NOTIFY_CHANNEL, TimeEntryPayload } from '@illumera/db-schema'
+import { createAlignConnection, createEngagement, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { Value } from '@sinclair/typebox/value'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, snapshotRows, type TestApp } from '../helpers/app.js'
 import { outboxRows, seedCompany } from '../helpers/seed.js'
@@ -100,6 +103,89 @@ describe('POST /api/time-entries', () => {
       payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 15, adjustsEntryId: 'nope' },
     })
     expect(missing.statusCode).toBe(404)
+  })
+})
+
+describe('POST /api/time-entries as one statement', () => {
+  // pg is db-schema's dependency; the test borrows it to LISTEN like the sync worker does.
+  const pg = createRequire(import.meta.resolve('@illumera/db-schema'))('pg') as {
+    Client: new (options: { connectionString: string }) => {
+      connect(): Promise<void>
+      query(text: string): Promise<unknown>
+      on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): void
+      end(): Promise<void>
+    }
+  }
+
+  it('writes exactly one outbox row whose payload the worker\'s TimeEntryPayload schema accepts, and NOTIFYs on commit', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const listener = new pg.Client({ connectionString: t.url })
+    await listener.connect()
+    const notified: string[] = []
+    try {
+      listener.on('notification', (message) => { if (message.channel === OUTBOX_NOTIFY_CHANNEL) notified.push(message.payload ?? '') })
+      await listener.query(`listen ${OUTBOX_NOTIFY_CHANNEL}`)
+      const res = await h.app.inject({
+        method: 'POST', url: '/api/time-entries', headers: await h.headers(s.talent),
+        payload: { engagementId: s.engagement.id, workDate: '2026-11-05', minutes: 45 },
+      })
+      expect(res.statusCode).toBe(201)
+      const rows = await outboxRows(t.db, res.json().id)
+      expect(rows).toHaveLength(1)
+      expect(Value.Check(TimeEntryPayload, rows[0]!.payload)).toBe(true)
+      expect(rows[0]!.payload).toEqual({
+        localProjectId: s.project.id, localUserId: s.user.id, workDate: '2026-11-05', minutes: 45, notes: null,
+        timeBillingEnabled: true, isAdjustment: false, adjustsEntryId: null,
+      })
+      expect(res.json()).toMatchObject({ syncStatus: 'pending', notes: null, isAdjustment: false })
+      for (let i = 0; i < 100 && notified.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(notified).toEqual([s.connection!.id])
+    } finally {
+      await listener.end()
+    }
+  })
+
+  it('writes the entry and no outbox row without an active connection; the payload of an adjustment validates too', async () => {
+    const s = await seedCompany(t.db)
+    const original = await createTimeEntry(t.db, s.engagement)
+    const res = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.admin),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-06', minutes: 10, adjustsEntryId: original.id },
+    })
+    expect(res.statusCode).toBe(201)
+    expect(await outboxRows(t.db, res.json().id)).toHaveLength(0)
+    expect(await t.db.selectFrom('time_entries').select(['minutes', 'is_adjustment', 'adjusts_entry_id']).where('id', '=', res.json().id).executeTakeFirst())
+      .toEqual({ minutes: 10, is_adjustment: true, adjusts_entry_id: original.id })
+
+    await createAlignConnection(t.db, s.owner)
+    const withConnection = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.admin),
+      payload: { engagementId: s.engagement.id, workDate: '2026-11-07', minutes: 10, notes: 'fix', adjustsEntryId: original.id },
+    })
+    const rows = await outboxRows(t.db, withConnection.json().id)
+    expect(rows).toHaveLength(1)
+    expect(Value.Check(TimeEntryPayload, rows[0]!.payload)).toBe(true)
+    expect(rows[0]!.payload).toMatchObject({ notes: 'fix', isAdjustment: true, adjustsEntryId: original.id })
+  })
+
+  it('gives the exact 404 when nothing was written: an unknown engagement, another company\'s, or an adjusted entry of another engagement', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const other = await seedCompany(t.db, { connected: true })
+    const otherEngagement = await createEngagement(t.db, s.project, s.person.id, { status: 'accepted', accepted_at: new Date() })
+    const foreignEntry = await createTimeEntry(t.db, otherEngagement)
+    const before = await snapshotRows(t.db)
+    const headers = await h.headers(s.admin)
+    const unknown = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: 'nope', workDate: '2026-11-03', minutes: 5 } })
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json().message).toContain('nope')
+    const foreign = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: other.engagement.id, workDate: '2026-11-03', minutes: 5 } })
+    expect(foreign.statusCode).toBe(404)
+    const wrongAdjusted = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 5, adjustsEntryId: foreignEntry.id },
+    })
+    expect(wrongAdjusted.statusCode).toBe(404)
+    expect(wrongAdjusted.json().message).toContain(foreignEntry.id)
+    expect(await snapshotRows(t.db)).toEqual(before)
   })
 })
 
