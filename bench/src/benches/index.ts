@@ -2,7 +2,8 @@
 import type { Bench } from '../bench.js'
 import { apiTimeEntries } from './api-time-entries.js'
 import { gatewayOverhead } from './gateway-overhead.js'
+import { reconciliation } from './reconciliation.js'
 import { sandboxThroughput } from './sandbox-throughput.js'
 import { webhookIngest } from './webhook-ingest.js'
 
-export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest, apiTimeEntries]
+export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest, apiTimeEntries, reconciliation]
