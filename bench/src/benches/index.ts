@@ -4,6 +4,7 @@ import { apiTimeEntries } from './api-time-entries.js'
 import { gatewayOverhead } from './gateway-overhead.js'
 import { reconciliation } from './reconciliation.js'
 import { sandboxThroughput } from './sandbox-throughput.js'
+import { syncWorkerThroughput } from './sync-worker-throughput.js'
 import { webhookIngest } from './webhook-ingest.js'
 
-export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest, apiTimeEntries, reconciliation]
+export const benches: Bench[] = [gatewayOverhead, sandboxThroughput, webhookIngest, apiTimeEntries, syncWorkerThroughput, reconciliation]

@@ -21,7 +21,7 @@ import { COALESCING_TYPES, type HandlerContext, handlers, type Outcome, Permanen
 import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
 import {
   attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
-  findConnections, findLinkByAlignId, findLinks, findRowsBehind, finishOutboxRows, isTimeEntryFamily, type LinkRow, markConnectionKeyRejected,
+  findConnections, findLinkByAlignId, findLinks, findRowsBehind, type FinishDone, finishOutboxRows, finishOutboxRowsBatch, isTimeEntryFamily, type LinkRow, markConnectionKeyRejected, wakeWaitingRows,
   notifyOutbox, parkOutboxRows, readOutboxDepth, releaseExpiredLeases, releaseOutboxRows, resolveOutboxConnections,
 } from './outbox/outbox.queries.js'
 
@@ -119,7 +119,16 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     if (claimed.length === 0) return { units: [], connections: new Map() }
     const connectionIds = [...new Set(claimed.map((r) => r.connection_id!))].sort()
     cursor = connectionIds.find((id) => id > cursor) ?? connectionIds[0]!
-    const connections = new Map((await findConnections(db, connectionIds)).map((c) => [c.id, c]))
+    const connections = new Map<string, ConnectionRow>()
+    for (const r of claimed) {
+      if (connections.has(r.connection_id!) || r.connection_status === undefined) continue
+      connections.set(r.connection_id!, {
+        id: r.connection_id!, tenant_id: r.tenant_id, company_id: r.company_id, status: r.connection_status,
+        encrypted_api_key: r.connection_encrypted_api_key!, paused_until: r.connection_paused_until ?? null,
+      })
+    }
+    const missing = connectionIds.filter((id) => !connections.has(id))
+    for (const c of await findConnections(db, missing)) connections.set(c.id, c)
 
     // Unlinked user upserts of one connection go out as one bulk invite: top the group up to 50.
     const users = claimed.filter((r) => r.entity_type === 'user' && r.operation === 'upsert')
@@ -144,7 +153,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     for (const r of claimed) metrics?.claimed.inc({ entity_type: r.entity_type })
 
     // Coalescing: the pending upserts right behind a head (same entity, nothing else of its family between).
-    const heads = claimed.filter((r) => r.operation === 'upsert' && COALESCING_TYPES.includes(r.entity_type))
+    const heads = claimed.filter((r) => r.operation === 'upsert' && COALESCING_TYPES.includes(r.entity_type) && r.has_followers !== false)
     const behind = await findRowsBehind(db, heads, [...new Set(heads.flatMap((h) => familyOf(h.entity_type)))])
     const followers = new Map<string, AlignSyncOutboxRow[]>()
     for (const head of heads) {
@@ -187,6 +196,78 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       }
     }
     return { units, connections }
+  }
+
+  // ── waking parked rows: batched, always after the finishes that wrote the links committed ──
+
+  let wakeQueue: Array<{ tenantId: string; key: string }> = []
+  let wakeAt = new Date(0)
+  let wakeFlush: Promise<void> | null = null
+
+  function queueWake(tenantId: string, keys: string[], now: Date): void {
+    for (const key of keys) wakeQueue.push({ tenantId, key })
+    if (now > wakeAt) wakeAt = now
+    // A few milliseconds of batching: one statement wakes for many finishes.
+    wakeFlush ??= new Promise<void>((resolve) => setTimeout(resolve, 5)).then(flushWakes)
+  }
+
+  async function flushWakes(): Promise<void> {
+    const keys = wakeQueue
+    const at = wakeAt
+    wakeQueue = []
+    wakeFlush = null
+    if (keys.length === 0) return
+    try {
+      const connections = await wakeWaitingRows(db, keys, at)
+      for (const connectionId of connections) await notifyOutbox(db, OUTBOX_NOTIFY_CHANNEL, connectionId)
+      if (connections.length) wake()
+    } catch (err) {
+      // The parked rows' recheck time still brings them back.
+      log.warn({ err: { message: (err as Error).message } }, 'waking parked rows failed')
+    }
+  }
+
+  async function drainWakes(): Promise<void> {
+    while (wakeFlush) await wakeFlush
+  }
+
+  // ── finishing: batched into one statement per tick, like graphile-worker's completion batching ──
+
+  let finishQueue: Array<{ finish: FinishDone; resolve: (r: { finished: boolean }) => void; reject: (err: unknown) => void }> = []
+  let finishScheduled = false
+
+  function finishBatched(finish: FinishDone): Promise<{ finished: boolean }> {
+    return new Promise((resolve, reject) => {
+      finishQueue.push({ finish, resolve, reject })
+      if (finishQueue.length >= 100) void flushFinishes()
+      else if (!finishScheduled) {
+        finishScheduled = true
+        setImmediate(() => void flushFinishes())
+      }
+    })
+  }
+
+  async function flushFinishes(): Promise<void> {
+    finishScheduled = false
+    const batch = finishQueue
+    finishQueue = []
+    if (batch.length === 0) return
+    if (batch.length > 1) {
+      try {
+        const done = await finishOutboxRowsBatch(db, batch.map((b) => b.finish))
+        for (const b of batch) b.resolve({ finished: b.finish.ids.every((id) => done.has(id)) })
+        return
+      } catch {
+        // One unit's conflict fails the batch: finish each on its own, so only that unit sees its error.
+      }
+    }
+    await Promise.all(batch.map(async (b) => {
+      try {
+        b.resolve(await finishOutboxRows(db, b.finish))
+      } catch (err) {
+        b.reject(err)
+      }
+    }))
   }
 
   // ── processing one unit ──
@@ -316,9 +397,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       links: outcome.links, deleteLinks: outcome.deleteLinks, wake: outcome.wake,
       timeEntryId: isTimeEntryFamily(head.entity_type) ? head.local_id : null,
     }
-    let result: { finished: boolean; woken: number }
+    let result: { finished: boolean }
     try {
-      result = await finishOutboxRows(db, finish)
+      result = await finishBatched(finish)
     } catch (err) {
       if ((err as { code?: unknown }).code !== '23505') throw err
       const memberships = outcome.links.filter((l) => l.alignEntityType === 'project_member')
@@ -339,7 +420,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
     tally.done += ids.length
     for (const r of unit.rows) metrics?.done.inc({ entity_type: r.entity_type })
-    if (result.woken > 0) await notifyOutbox(db, OUTBOX_NOTIFY_CHANNEL, connection.id)
+    if (outcome.wake.length) queueWake(head.tenant_id, outcome.wake, now)
   }
 
   async function handleFailure(unit: Unit, connection: ConnectionRow, err: unknown, now: Date, fields: Record<string, unknown>, tally: Outcomes, retried: (reason: string) => void): Promise<void> {
@@ -412,6 +493,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     const { units, connections } = await claimUnits(o.concurrency, now)
     tally.claimed = units.reduce((n, u) => n + u.rows.length, 0)
     await processUnits(units, connections, now, tally)
+    await drainWakes()
     return tally
   }
 
@@ -493,6 +575,21 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
   }
 
+  // Claimed units not started yet (a local queue, as graphile-worker's): the next rows are ready when a slot
+  // frees, and claims are fewer and larger. At most `prefetch` wait, so a new tenant's row queues behind few.
+  const queued: Array<{ unit: Unit; connection: ConnectionRow | undefined }> = []
+  const prefetch = Math.max(1, Math.ceil(o.concurrency / 2))
+
+  function dispatch(): void {
+    while (running && inFlight.size < o.concurrency && queued.length > 0) {
+      const { unit, connection } = queued.shift()!
+      const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
+      const p: Promise<void> = processUnits([unit], new Map(connection ? [[connection.id, connection]] : []), clock(), tally)
+        .finally(() => { inFlight.delete(p); dispatch(); wake() })
+      inFlight.add(p)
+    }
+  }
+
   async function pump(): Promise<void> {
     let lastMaintenance = 0
     while (running) {
@@ -503,17 +600,14 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
           lastMaintenance = now.getTime()
           await maintenance(now)
         }
-        const free = o.concurrency - inFlight.size
-        // Claim when a quarter of the slots are free (fewer, larger claims), or when idle.
-        if (free > 0 && (inFlight.size === 0 || free >= Math.max(1, Math.floor(o.concurrency / 4)))) {
-          const { units, connections } = await claimUnits(free, now)
-          for (const unit of units) {
-            const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
-            const p: Promise<void> = processUnits([unit], connections, clock(), tally).finally(() => { inFlight.delete(p); wake() })
-            inFlight.add(p)
-          }
+        const room = o.concurrency - inFlight.size + prefetch - queued.length
+        // Claim when the local queue runs low (half of it), so claims are few and slots never wait on one.
+        if (room > 0 && queued.length <= prefetch / 2) {
+          const { units, connections } = await claimUnits(room, now)
+          for (const unit of units) queued.push({ unit, connection: connections.get(unit.head.connection_id!) })
+          dispatch()
           if (units.length > 0) void refreshBudgetGauges([...connections.keys()]).catch(() => {})
-          if (units.length > 0 && inFlight.size < o.concurrency) continue
+          if (units.length > 0 && queued.length <= prefetch / 2) continue
         }
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'claim cycle failed; retrying after the poll interval')
@@ -542,7 +636,12 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     if (retentionTimer) clearInterval(retentionTimer)
     if (listenerRetry) clearTimeout(listenerRetry)
     await loop
-    await Promise.all([...inFlight])
+    // Claimed but not started: nothing was sent to Align for these rows, so they go straight back.
+    for (const { unit } of queued.splice(0)) {
+      await releaseOutboxRows(db, { ids: unit.rows.map((r) => r.id), leaseToken: unit.leaseToken, at: clock(), reason: 'released at shutdown before its Align call' })
+    }
+    while (inFlight.size > 0) await Promise.all([...inFlight])
+    await drainWakes()
     const client = listener
     listener = null
     if (client) {

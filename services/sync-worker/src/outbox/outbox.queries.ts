@@ -18,6 +18,12 @@ import { type Kysely, sql } from 'kysely'
 export type ClaimedRow = AlignSyncOutboxRow & {
   /** last_attempt_at before this claim: non-null means an earlier attempt may have reached Align. */
   prev_attempt_at: Date | null
+  /** A later pending row of the same entity exists (a coalescing candidate). */
+  has_followers?: boolean
+  /** The connection as the claim saw it (saves a lookup per claim). */
+  connection_status?: string
+  connection_encrypted_api_key?: string
+  connection_paused_until?: Date | null
 }
 
 const TIME_ENTRY_FAMILY = ['time_entry', 'time_entry_submit', 'time_entry_unlock'] as const
@@ -74,7 +80,8 @@ export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions):
   const result = await sql<ClaimedRow>`
     with picked as (
       select x.id, x.last_attempt_at as prev_attempt_at,
-             row_number() over (partition by c.id order by x.seq) as rn, c.id as connection_id
+             row_number() over (partition by c.id order by x.seq) as rn, c.id as connection_id,
+             c.status::text as connection_status, c.encrypted_api_key as connection_encrypted_api_key, c.paused_until as connection_paused_until
         from align_connections c
         cross join lateral (
           select o.id, o.seq, o.last_attempt_at
@@ -102,7 +109,13 @@ export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions):
            last_attempt_at = ${o.now}, waiting_for = null
       from picked
      where o.id = picked.id
-    returning o.*, picked.prev_attempt_at`.execute(db)
+    returning o.*, picked.prev_attempt_at, picked.connection_status, picked.connection_encrypted_api_key, picked.connection_paused_until,
+      (o.operation = 'upsert' and exists (
+        select 1 from align_sync_outbox f
+         where f.tenant_id = o.tenant_id and f.local_id = o.local_id and f.status = 'pending' and f.seq > o.seq
+           and f.entity_type = any(case when o.entity_type in ('time_entry', 'time_entry_submit', 'time_entry_unlock')
+                                        then array['time_entry', 'time_entry_submit', 'time_entry_unlock']
+                                        else array[o.entity_type] end))) as has_followers`.execute(db)
   return result.rows.sort((a, b) => Number(a.seq) - Number(b.seq))
 }
 
@@ -194,56 +207,116 @@ export interface FinishDone {
  * Finishes rows in one statement (so one round trip, and atomic): the rows become done only if every one
  * of them still carries our lease token; only then are the links written or removed, the connection's
  * last_sync_at moved (at most once a second, so concurrent finishes do not queue on that row), the time
- * entry marked synced. Then (after the commit) the rows waiting for this link are woken. Returns false for a
- * stale finisher.
+ * entry marked synced. Afterwards (after the commit) the worker wakes the rows waiting for this link (see
+ * wakeWaitingRows). Returns false for a stale finisher.
  */
-export async function finishOutboxRows(db: Kysely<Database>, f: FinishDone): Promise<{ finished: boolean; woken: number }> {
-  const result = await sql<{ ok: boolean; woken: number }>`
-    with finished as (
+export async function finishOutboxRows(db: Kysely<Database>, f: FinishDone): Promise<{ finished: boolean }> {
+  // Only the parts this finish needs go into the statement: planning is most of its cost.
+  const guard = f.ids.length === 1
+    ? sql`id = ${f.ids[0]!}`
+    : sql`id = any(${f.ids}::text[])
+         and (select count(*) from align_sync_outbox h
+               where h.id = any(${f.ids}::text[]) and h.lease_token = ${f.leaseToken} and h.status = 'processing') = ${f.ids.length}`
+  const parts = [sql`finished as (
       update align_sync_outbox
          set status = 'done', lease_token = null, lease_expires_at = null, error = null, waiting_for = null
-       where id = any(${f.ids}::text[]) and lease_token = ${f.leaseToken} and status = 'processing'
-         and (select count(*) from align_sync_outbox h
-               where h.id = any(${f.ids}::text[]) and h.lease_token = ${f.leaseToken} and h.status = 'processing') = ${f.ids.length}
+       where ${guard} and lease_token = ${f.leaseToken} and status = 'processing'
       returning id
-    ), ok as (select count(*) > 0 as ok from finished),
-    put_links as (
+    )`]
+  if (f.links.length > 0) {
+    const rows = sql.join(f.links.map((l) => sql`(${f.tenantId}, ${f.companyId}, ${l.externalType}, ${l.externalId}, ${l.alignEntityType}, ${l.alignEntityId})`))
+    parts.push(sql`put_links as (
       insert into align_entity_links (tenant_id, company_id, external_type, external_id, align_entity_type, align_entity_id)
-      select ${f.tenantId}, ${f.companyId}, l.et, l.eid, l.at, l.aid
-        from unnest(${f.links.map((l) => l.externalType)}::text[], ${f.links.map((l) => l.externalId)}::text[],
-                    ${f.links.map((l) => l.alignEntityType)}::text[], ${f.links.map((l) => l.alignEntityId)}::text[]) as l(et, eid, at, aid)
-       where (select ok from ok)
+      select v.* from (values ${rows}) as v(tenant_id, company_id, et, eid, at, aid) where exists (select 1 from finished)
+      on conflict (tenant_id, external_type, external_id) do update
+         set align_entity_type = excluded.align_entity_type, align_entity_id = excluded.align_entity_id
+       where align_entity_links.align_entity_id is distinct from excluded.align_entity_id
+    )`)
+  }
+  if (f.deleteLinks.length > 0) {
+    const keys = sql.join(f.deleteLinks.map((l) => sql`(${l.externalType}, ${l.externalId})`))
+    parts.push(sql`drop_links as (
+      delete from align_entity_links
+       where tenant_id = ${f.tenantId} and (external_type, external_id) in (${keys}) and exists (select 1 from finished)
+    )`)
+  }
+  parts.push(sql`conn as (
+      update align_connections set last_sync_at = ${f.now}
+       where id = ${f.connectionId} and exists (select 1 from finished)
+         and (last_sync_at is null or last_sync_at < ${new Date(f.now.getTime() - 1000)})
+    )`)
+  if (f.timeEntryId !== null) {
+    parts.push(sql`entry as (
+      update time_entries set sync_status = 'synced', sync_error = null
+       where id = ${f.timeEntryId} and tenant_id = ${f.tenantId} and exists (select 1 from finished)
+    )`)
+  }
+  const result = await sql<{ ok: boolean }>`with ${sql.join(parts)} select exists (select 1 from finished) as ok`.execute(db)
+  return { finished: Boolean(result.rows[0]?.ok) }
+}
+
+/**
+ * Finishes many units in one statement (completion batching, as graphile-worker's completeJobBatchDelay):
+ * each row becomes done only if it still carries its unit's lease token, and a unit's links, time entry and
+ * connection are written only for rows that did. Returns the ids finished. A statement error (e.g. a unique
+ * link conflict) fails the whole batch; the caller then finishes the units one by one.
+ */
+export async function finishOutboxRowsBatch(db: Kysely<Database>, items: FinishDone[]): Promise<Set<string>> {
+  const now = new Date(Math.max(...items.map((f) => f.now.getTime())))
+  const rows = items.flatMap((f) => f.ids.map((id) => ({ id, token: f.leaseToken })))
+  const links = items.flatMap((f) => f.links.map((l) => ({ owner: f.ids[0]!, tenant: f.tenantId, company: f.companyId, ...l })))
+  const drops = items.flatMap((f) => f.deleteLinks.map((l) => ({ owner: f.ids[0]!, tenant: f.tenantId, ...l })))
+  const entries = items.filter((f) => f.timeEntryId !== null).map((f) => ({ owner: f.ids[0]!, tenant: f.tenantId, id: f.timeEntryId! }))
+  const result = await sql<{ id: string }>`
+    with finished as (
+      update align_sync_outbox o
+         set status = 'done', lease_token = null, lease_expires_at = null, error = null, waiting_for = null
+        from unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.token)}::text[]) as v(id, token)
+       where o.id = v.id and o.lease_token = v.token and o.status = 'processing'
+      returning o.id, o.connection_id
+    ), put_links as (
+      insert into align_entity_links (tenant_id, company_id, external_type, external_id, align_entity_type, align_entity_id)
+      select l.tenant_id, l.company_id, l.et, l.eid, l.at, l.aid
+        from unnest(${links.map((l) => l.owner)}::text[], ${links.map((l) => l.tenant)}::text[], ${links.map((l) => l.company)}::text[],
+                    ${links.map((l) => l.externalType)}::text[], ${links.map((l) => l.externalId)}::text[],
+                    ${links.map((l) => l.alignEntityType)}::text[], ${links.map((l) => l.alignEntityId)}::text[])
+             as l(owner, tenant_id, company_id, et, eid, at, aid)
+       where l.owner in (select id from finished)
       on conflict (tenant_id, external_type, external_id) do update
          set align_entity_type = excluded.align_entity_type, align_entity_id = excluded.align_entity_id
        where align_entity_links.align_entity_id is distinct from excluded.align_entity_id
     ), drop_links as (
-      delete from align_entity_links
-       where tenant_id = ${f.tenantId} and (select ok from ok)
-         and (external_type, external_id) in (select * from unnest(${f.deleteLinks.map((l) => l.externalType)}::text[], ${f.deleteLinks.map((l) => l.externalId)}::text[]))
+      delete from align_entity_links d
+       using unnest(${drops.map((l) => l.owner)}::text[], ${drops.map((l) => l.tenant)}::text[], ${drops.map((l) => l.externalType)}::text[],
+                    ${drops.map((l) => l.externalId)}::text[]) as x(owner, tenant_id, et, eid)
+       where d.tenant_id = x.tenant_id and d.external_type = x.et and d.external_id = x.eid and x.owner in (select id from finished)
     ), conn as (
-      update align_connections set last_sync_at = ${f.now}
-       where id = ${f.connectionId} and (select ok from ok)
-         and (last_sync_at is null or last_sync_at < ${new Date(f.now.getTime() - 1000)})
+      update align_connections set last_sync_at = ${now}
+       where id in (select connection_id from finished)
+         and (last_sync_at is null or last_sync_at < ${new Date(now.getTime() - 1000)})
     ), entry as (
-      update time_entries set sync_status = 'synced', sync_error = null
-       where id = ${f.timeEntryId} and tenant_id = ${f.tenantId} and (select ok from ok)
+      update time_entries t set sync_status = 'synced', sync_error = null
+        from unnest(${entries.map((e) => e.owner)}::text[], ${entries.map((e) => e.tenant)}::text[], ${entries.map((e) => e.id)}::text[]) as e(owner, tenant_id, id)
+       where t.id = e.id and t.tenant_id = e.tenant_id and e.owner in (select id from finished)
     )
-    select (select ok from ok) as ok`.execute(db)
-  const finished = Boolean(result.rows[0]?.ok)
-  if (!finished || f.wake.length === 0) return { finished, woken: 0 }
-  return { finished, woken: await wakeWaitingRows(db, f.tenantId, f.wake, f.now) }
+    select id from finished`.execute(db)
+  return new Set(result.rows.map((r) => r.id))
 }
 
 /**
- * Wakes the rows parked on these keys. Its own statement, run after the link's finish committed: its snapshot
- * then sees every park that committed before it, and a park that commits later sees the link (see
- * parkOutboxRows), so no wake-up is lost.
+ * Wakes the rows parked on these (tenant, key) pairs; returns the connections of the rows woken. Its own
+ * statement, run after the links' finishes committed (the worker batches them): its snapshot then sees every
+ * park that committed before it, and a park that commits later sees the link (see parkOutboxRows), so no
+ * wake-up is lost.
  */
-export async function wakeWaitingRows(db: Kysely<Database>, tenantId: string, keys: string[], now: Date): Promise<number> {
-  const result = await sql`
+export async function wakeWaitingRows(db: Kysely<Database>, keys: Array<{ tenantId: string; key: string }>, now: Date): Promise<string[]> {
+  if (keys.length === 0) return []
+  const result = await sql<{ connection_id: string | null }>`
     update align_sync_outbox set next_retry_at = ${now}, waiting_for = null
-     where status = 'pending' and tenant_id = ${tenantId} and waiting_for = any(${keys}::text[])`.execute(db)
-  return Number(result.numAffectedRows ?? 0)
+     where status = 'pending' and waiting_for is not null
+       and (tenant_id, waiting_for) in (select * from unnest(${keys.map((k) => k.tenantId)}::text[], ${keys.map((k) => k.key)}::text[]))
+    returning connection_id`.execute(db)
+  return [...new Set(result.rows.map((r) => r.connection_id).filter((c): c is string => c !== null))]
 }
 
 /**
@@ -375,7 +448,7 @@ export async function findLinks(db: Kysely<Database>, tenantId: string, keys: Ar
   const result = await sql<LinkRow>`
     select external_type, external_id, align_entity_type, align_entity_id from align_entity_links
      where tenant_id = ${tenantId}
-       and (external_type, external_id) in (select * from unnest(${keys.map((k) => k.type)}::text[], ${keys.map((k) => k.id)}::text[]))`.execute(db)
+       and (external_type, external_id) in (${sql.join(keys.map((k) => sql`(${k.type}, ${k.id})`))})`.execute(db)
   return result.rows
 }
 

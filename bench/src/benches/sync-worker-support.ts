@@ -1,0 +1,116 @@
+// Shared setup of the sync-worker benches: a fresh migrated database, sandbox organisations with a
+// project, a user and a membership already linked on our side, outbox rows written in bulk, and workers.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { AlignGateway, type AlignResponseInfo } from '@illumera/align-gateway'
+import type { AlignSandbox } from '@illumera/align-sandbox'
+import { createDb, type Database, migrateToLatest } from '@illumera/db-schema'
+import { startLocalPostgres } from '@illumera/local-postgres'
+import { createLogger, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
+import { createGatewayFactory, createSyncWorker, type SyncWorkerOptions } from '@illumera/sync-worker'
+import { type Kysely, sql } from 'kysely'
+
+export const box = new SecretBox(randomBytes(32).toString('hex'))
+
+export async function createBenchDatabase(tag: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const local = process.env.DATABASE_URL ? null : await startLocalPostgres()
+  const adminUrl = process.env.DATABASE_URL ?? local!.url
+  const name = `bench_${tag}_${randomBytes(4).toString('hex')}`
+  const admin = createDb(adminUrl, { max: 1 })
+  await sql.raw(`create database ${name}`).execute(admin)
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  const db = createDb(url.toString(), { max: 2 })
+  await migrateToLatest(db)
+  await db.destroy()
+  return {
+    url: url.toString(),
+    async drop() {
+      await sql.raw(`drop database if exists ${name} with (force)`).execute(admin)
+      await admin.destroy()
+      await local?.stop()
+    },
+  }
+}
+
+export interface BenchConnection {
+  tenantId: string
+  companyId: string
+  connectionId: string
+  organizationId: string
+  localProjectId: string
+  localUserId: string
+}
+
+/** A tenant, company and active connection to a new sandbox org, with a project, user and membership on both sides. */
+export async function setupConnection(db: Kysely<Database>, sandbox: AlignSandbox, n: number): Promise<BenchConnection> {
+  const tenantId = `bench-tenant-${n}-${randomUUID().slice(0, 8)}`
+  const companyId = `bench-company-${n}-${randomUUID().slice(0, 8)}`
+  await db.insertInto('tenants').values({ id: tenantId, name: `Bench ${n}` }).execute()
+  await db.insertInto('company_profiles').values({ id: companyId, tenant_id: tenantId, name: `Bench Co ${n}` }).execute()
+  const { organizationId, apiKey } = await sandbox.control.createOrg()
+  const connectionId = randomUUID()
+  await db.insertInto('align_connections').values({
+    id: connectionId, tenant_id: tenantId, company_id: companyId,
+    encrypted_api_key: encryptConnectionSecret(box, connectionId, 'encrypted_api_key', apiKey), key_last_four: apiKey.slice(-4),
+    align_org_id: organizationId, align_key_scope: 'organization',
+  }).execute()
+  const align = new AlignGateway({ apiKey, baseUrl: sandbox.apiBaseUrl })
+  const localProjectId = `project-${randomUUID()}`
+  const localUserId = `user-${randomUUID()}`
+  const project = await align.createProject({ name: `Bench ${n}`, timeBillingEnabled: true, externalRef: { externalType: 'project', externalId: localProjectId } }, { idempotencyKey: localProjectId })
+  const user = await align.inviteUser({ email: `bench${n}-${randomUUID().slice(0, 6)}@example.com`, name: `Bench ${n}`, role: 'developer', sendInvite: false, externalRef: { externalType: 'user', externalId: localUserId } }, { idempotencyKey: localUserId })
+  const engagementId = `engagement-${randomUUID()}`
+  await align.addProjectMember(project.id, user.userId, { roleOverride: 'developer', externalRef: { externalType: 'project_member', externalId: engagementId } }, { idempotencyKey: engagementId })
+  await db.insertInto('align_entity_links').values([
+    { tenant_id: tenantId, company_id: companyId, provider: 'illumera', external_type: 'project', external_id: localProjectId, align_entity_type: 'project', align_entity_id: project.id },
+    { tenant_id: tenantId, company_id: companyId, provider: 'illumera', external_type: 'user', external_id: localUserId, align_entity_type: 'user', align_entity_id: user.userId },
+    { tenant_id: tenantId, company_id: companyId, provider: 'illumera', external_type: 'project_member', external_id: engagementId, align_entity_type: 'project_member', align_entity_id: `${project.id}:${user.userId}` },
+  ]).execute()
+  return { tenantId, companyId, connectionId, organizationId, localProjectId, localUserId }
+}
+
+export function entryPayload(c: BenchConnection) {
+  return { localProjectId: c.localProjectId, localUserId: c.localUserId, workDate: '2026-11-02', minutes: 60, notes: 'bench', timeBillingEnabled: true, isAdjustment: false, adjustsEntryId: null }
+}
+
+/** `count` pending time_entry rows for the connection, in one statement; returns their local ids' prefix. */
+export async function seedTimeEntryRows(db: Kysely<Database>, c: BenchConnection, count: number): Promise<string> {
+  const prefix = `te-${randomUUID().slice(0, 8)}`
+  await sql`
+    insert into align_sync_outbox (tenant_id, company_id, connection_id, entity_type, local_id, operation, payload)
+    select ${c.tenantId}, ${c.companyId}, ${c.connectionId}, 'time_entry', ${prefix} || '-' || n, 'upsert', ${JSON.stringify(entryPayload(c))}::jsonb
+      from generate_series(1, ${count}::int) n`.execute(db)
+  await sql`analyze align_sync_outbox`.execute(db)
+  return prefix
+}
+
+export const silentLogger = (): Logger => createLogger({ level: 'warn', destination: { write: () => true } as never })
+
+export function makeWorker(
+  url: string, sandbox: AlignSandbox, options: Partial<SyncWorkerOptions>, extra: { poolSize?: number; onResponse?: (info: AlignResponseInfo) => void } = {},
+) {
+  const db = createDb(url, { max: extra.poolSize ?? 25 })
+  const worker = createSyncWorker({
+    db, logger: silentLogger(), databaseUrl: url,
+    gatewayFor: createGatewayFactory({ box, baseUrl: sandbox.apiBaseUrl, onResponse: extra.onResponse }),
+    options,
+  })
+  return { db, worker, async close() { await worker.stop(); await db.destroy() } }
+}
+
+export async function waitUntil(check: () => Promise<boolean>, limitMs: number, what: string, everyMs = 50): Promise<void> {
+  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  throw new Error(`bench: timed out after ${limitMs} ms waiting for ${what}`)
+}
+
+export async function countRows(db: Kysely<Database>, connectionId: string, status: string): Promise<number> {
+  const row = await sql<{ n: number }>`select count(*)::int as n from align_sync_outbox where connection_id = ${connectionId} and status = ${status}::align_sync_status`.execute(db)
+  return row.rows[0]!.n
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
