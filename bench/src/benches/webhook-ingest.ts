@@ -8,6 +8,7 @@
 //    (same delivery id and bytes) and 10% are moved later than their successor, all at concurrency
 //    50. Afterwards every entry must be in its final state and every delivery recorded exactly once.
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { cpus, loadavg } from 'node:os'
 import { signAlignWebhook } from '@illumera/align-gateway'
 import { createDb, type Database, migrateToLatest } from '@illumera/db-schema'
 import { startLocalPostgres } from '@illumera/local-postgres'
@@ -182,6 +183,7 @@ export const webhookIngest: Bench = {
       }
       await measure(post(ingestPool, '/api/webhooks/align'), CONCURRENCY, WARMUP_MS)
       await measure(post(barePool, '/bare'), CONCURRENCY, WARMUP_MS)
+      const loadBefore = loadavg()[0]!
       const ingestTrials: Trial[] = []
       const bareTrials: Trial[] = []
       // Pairs of adjacent trials, the order alternating (bare first, then ingest first): the machine is
@@ -194,6 +196,7 @@ export const webhookIngest: Bench = {
       const approvedAfterLast = Number((await sql<{ n: string }>`select count(*) as n from time_entries where id like 'tp-%' and status = 'approved'`.execute(ingestDb)).rows[0]!.n)
       const ingestRate = median(ingestTrials.map((t) => t.perSecond))
       const bareRate = median(bareTrials.map((t) => t.perSecond))
+      const loadAfter = loadavg()[0]!
       const pairRatios = ingestTrials.map((t, i) => t.perSecond / bareTrials[i]!.perSecond)
       const ratio = median(pairRatios)
       const ingestP99 = median(ingestTrials.map((t) => t.p99Ms))
@@ -265,6 +268,7 @@ export const webhookIngest: Bench = {
         ingest_deliveries_per_s: Math.round(ingestRate),
         bare_deliveries_per_s: Math.round(bareRate),
         throughput_ratio: Math.round(ratio * 100) / 100,
+        load_average_1m: Math.round(((loadBefore + loadAfter) / 2) * 10) / 10,
         ingest_p99_ms: Math.round(ingestP99 * 10) / 10,
         ingest_p50_ms: Math.round(ingestP50 * 10) / 10,
         bare_p99_ms: Math.round(bareP99 * 10) / 10,
@@ -297,8 +301,10 @@ export const webhookIngest: Bench = {
         `| bare HMAC + INSERT | ${formatNumber(bareRate, 0)} | ${formatNumber(median(bareTrials.map((t) => t.p50Ms)))} | ${formatNumber(bareP99)} | |`,
         `| ratio ingest / bare (median of the pairs) | ${formatNumber(ratio, 2)}× | | | ≥ ${TARGET_RATIO}× ${ratio >= TARGET_RATIO ? 'met' : '**missed**'} |`,
         '',
-        `All trials (deliveries/s): ingest ${ingestTrials.map((t) => formatNumber(t.perSecond, 0)).join(', ')}; bare ${bareTrials.map((t) => formatNumber(t.perSecond, 0)).join(', ')};`,
-        `ratio of each pair ${pairRatios.map((r) => formatNumber(r, 2)).join(', ')} (ratio of the medians: ${formatNumber(ingestRate / bareRate, 2)}×).`,
+        `All trials (deliveries/s): ingest ${ingestTrials.map((t) => formatNumber(t.perSecond, 0)).join(', ')}; bare ${bareTrials.map((t) => formatNumber(t.perSecond, 0)).join(', ')}.`,
+        `1-minute load average ${formatNumber(loadBefore, 1)} before and ${formatNumber(loadAfter, 1)} after the trials on ${cpus().length} CPUs (other work on the machine`,
+        'shows here; a load well above the CPU count makes the absolute figures, and the spread of the pairs, noisy).',
+        `Ratio of each pair ${pairRatios.map((r) => formatNumber(r, 2)).join(', ')} (ratio of the medians: ${formatNumber(ingestRate / bareRate, 2)}×).`,
         `After the last ingest trial ${formatNumber(approvedAfterLast, 0)} entries were approved (one per delivery of that trial).`,
         '',
         'Per `time.approved` the ingest makes one database round trip, like the bare route (it made nine before the',
