@@ -1,10 +1,10 @@
 // The bench's baseline process (see api-time-entries.ts): a bare Fastify route doing one plain INSERT
-// into time_entries with the same pool size as the api. No auth, no validation, no transaction, no outbox.
+// into time_entries with the same pool size as the api (DB_POOL_SIZE, set by the bench for both). No auth, no validation, no transaction, no outbox.
 import Fastify from 'fastify'
 import pg from 'pg'
 
 const env = process.env
-const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 })
+const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.DB_POOL_SIZE) })
 const app = Fastify({ logger: false })
 const text = `insert into time_entries (tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes)
   values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`

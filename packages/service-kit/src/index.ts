@@ -11,3 +11,4 @@ export {
 } from './align-connection-secrets.js'
 export { rotateConnectionSecrets, type RotateOptions, type RotationReport } from './rotate-secrets.js'
 export { createServiceApp, type ServiceAppOptions } from './service-app.js'
+export { createPreparingServiceDb, PREPARED_STATEMENT_MARKER, type PreparingDbOptions } from './prepared-db.js'

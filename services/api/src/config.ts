@@ -6,6 +6,7 @@ import { ConfigError, EnvVars, parseEnv } from '@illumera/service-kit'
 export const ApiEnv = Type.Object({
   DATABASE_URL: EnvVars.DATABASE_URL,
   PORT: EnvVars.PORT(3000),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'an integer pool size (1–200)' }),
   LOG_LEVEL: EnvVars.LOG_LEVEL,
   NODE_ENV: Type.Optional(Type.String()),
   ALIGN_ENCRYPTION_KEY: EnvVars.ALIGN_ENCRYPTION_KEY,
@@ -29,6 +30,8 @@ export const ApiEnv = Type.Object({
 export interface ApiConfig {
   databaseUrl: string
   port: number
+  /** DB_POOL_SIZE: PostgreSQL connections in the pool. */
+  dbPoolSize: number
   logLevel: string
   production: boolean
   alignBaseUrl: string
@@ -66,6 +69,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: A
     config: {
       databaseUrl: parsed.DATABASE_URL,
       port: parsed.PORT,
+      dbPoolSize: parsed.DB_POOL_SIZE,
       logLevel: parsed.LOG_LEVEL,
       production,
       alignBaseUrl: parsed.ALIGN_BASE_URL,

@@ -1,6 +1,6 @@
 // The api process: the only file that reads the environment or handles signals.
 import { assertMigrated } from '@illumera/db-schema'
-import { ConfigError, createLogger, createServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
+import { ConfigError, createLogger, createPreparingServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
 import { buildApp } from './app.js'
 import { createTokenVerifier } from './auth/verify-token.js'
 import { loadConfig } from './config.js'
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     publicKey, jwksUrl: config.auth.jwksUrl, algorithms, issuer: config.auth.issuer, audience: config.auth.audience,
   })
 
-  const db = createServiceDb(config.databaseUrl, logger, { name: 'api' })
+  const db = createPreparingServiceDb(config.databaseUrl, logger, { name: 'api', max: config.dbPoolSize })
   let shuttingDown = false
   try {
     await assertMigrated(db)

@@ -122,4 +122,11 @@ describe('config', () => {
     }
     expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', AUTH_ALGORITHMS: 'HS256' })).toThrow(/^AUTH_ALGORITHMS/)
   })
+
+  it('DB_POOL_SIZE sets the pool size (default 10) and must be a positive integer', () => {
+    expect(loadConfig({ ...base, AUTH_DEV_KEYS: '1' }).config.dbPoolSize).toBe(10)
+    expect(loadConfig({ ...base, AUTH_DEV_KEYS: '1', DB_POOL_SIZE: '20' }).config.dbPoolSize).toBe(20)
+    expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', DB_POOL_SIZE: '0' })).toThrow(/^DB_POOL_SIZE/)
+    expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', DB_POOL_SIZE: 'many' })).toThrow(/^DB_POOL_SIZE/)
+  })
 })

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module'
 import { OUTBOX_NOTIFY_CHANNEL, TimeEntryPayload } from '@illumera/db-schema'
 import { createAlignConnection, createEngagement, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { createLogger, createPreparingServiceDb, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
 import { Value } from '@sinclair/typebox/value'
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, snapshotRows, type TestApp } from '../helpers/app.js'
 import { outboxRows, seedCompany } from '../helpers/seed.js'
@@ -166,6 +168,28 @@ describe('POST /api/time-entries as one statement', () => {
     expect(rows).toHaveLength(1)
     expect(Value.Check(TimeEntryPayload, rows[0]!.payload)).toBe(true)
     expect(rows[0]!.payload).toMatchObject({ notes: 'fix', isAdjustment: true, adjustsEntryId: original.id })
+  })
+
+  it('runs as a prepared statement on the pool main.ts uses (createPreparingServiceDb), again and again', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const db = createPreparingServiceDb(t.url, createLogger({ level: 'silent' }), { name: 'api-test', max: 1 })
+    try {
+      const app = await createTestApp(db)
+      const ids: string[] = []
+      for (const workDate of ['2026-11-10', '2026-11-11', '2026-11-12']) {
+        const res = await app.app.inject({ method: 'POST', url: '/api/time-entries', headers: await app.headers(s.talent), payload: { engagementId: s.engagement.id, workDate, minutes: 20 } })
+        expect(res.statusCode).toBe(201)
+        ids.push(res.json().id)
+      }
+      for (const id of ids) expect(await outboxRows(t.db, id)).toHaveLength(1)
+      const prepared = await sql<{ calls: number }>`select (generic_plans + custom_plans)::integer as calls from pg_prepared_statements where statement like ${PREPARED_STATEMENT_MARKER + '%'}`.execute(db)
+      expect(prepared.rows).toEqual([{ calls: 3 }])
+      const unknown = await app.app.inject({ method: 'POST', url: '/api/time-entries', headers: await app.headers(s.admin), payload: { engagementId: 'nope', workDate: '2026-11-13', minutes: 20 } })
+      expect(unknown.statusCode).toBe(404)
+      await app.app.close()
+    } finally {
+      await db.destroy()
+    }
   })
 
   it('gives the exact 404 when nothing was written: an unknown engagement, another company\'s, or an adjusted entry of another engagement', async () => {
