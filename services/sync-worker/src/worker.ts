@@ -90,6 +90,8 @@ interface Unit {
   leaseToken: string
 }
 
+const INLINE_BUDGET_WAIT_MS = 1000
+
 class BudgetDeniedError extends Error {
   override name = 'BudgetDeniedError'
   constructor(readonly retryAt: Date, readonly reason: 'budget' | 'paused') {
@@ -275,9 +277,18 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   async function callAlign<T>(connection: ConnectionRow, gateway: AlignGateway, operation: string, fn: (g: AlignGateway) => Promise<T>): Promise<T> {
     // Pacing off (a sandbox without limits): the claim already skipped paused connections.
     if (o.rateLimitPerMinute > 0) {
-      const budget = await takeAlignBudget(db, connection.id, clock(), { limitPerMinute: o.rateLimitPerMinute })
-      if (!budget.granted) throw new BudgetDeniedError(budget.retryAt, budget.reason)
-      metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
+      // A grant that frees within a second is waited for in place (the row keeps its claim), so a drained
+      // window refills as fast as Align's does; a longer wait pauses the connection and releases the row.
+      for (let round = 0; ; round++) {
+        const budget = await takeAlignBudget(db, connection.id, clock(), { limitPerMinute: o.rateLimitPerMinute })
+        if (budget.granted) {
+          metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
+          break
+        }
+        const waitMs = budget.retryAt.getTime() - clock().getTime()
+        if (budget.reason !== 'budget' || waitMs > INLINE_BUDGET_WAIT_MS || round >= 50 || !running) throw new BudgetDeniedError(budget.retryAt, budget.reason)
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, waitMs) + Math.random() * 5))
+      }
     }
     const started = performance.now()
     let outcome = 'ok'
@@ -557,7 +568,10 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
         listenerRetry.unref()
       }
     }
-    client.on('notification', () => wake())
+    client.on('notification', (message) => {
+      if (message.payload) freshConnections.add(message.payload)
+      wake()
+    })
     client.on('error', (err) => {
       log.warn({ err: { message: err.message } }, 'LISTEN connection lost; polling until it is back')
       retry()
@@ -580,12 +594,32 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const queued: Array<{ unit: Unit; connection: ConnectionRow | undefined }> = []
   const prefetch = Math.max(1, Math.ceil(o.concurrency / 2))
 
+  const inFlightByConnection = new Map<string, number>()
+  // Connections that NOTIFYed while nothing of theirs was queued or in flight: claim for them at once.
+  const freshConnections = new Set<string>()
+
   function dispatch(): void {
     while (running && inFlight.size < o.concurrency && queued.length > 0) {
-      const { unit, connection } = queued.shift()!
+      // Fair dispatch: the queued unit whose connection has the fewest units in flight goes first.
+      let pick = 0
+      let best = Infinity
+      for (let i = 0; i < queued.length && best > 0; i++) {
+        const n = inFlightByConnection.get(queued[i]!.unit.head.connection_id!) ?? 0
+        if (n < best) { best = n; pick = i }
+      }
+      const { unit, connection } = queued.splice(pick, 1)[0]!
+      const connectionId = unit.head.connection_id!
+      inFlightByConnection.set(connectionId, (inFlightByConnection.get(connectionId) ?? 0) + 1)
       const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
       const p: Promise<void> = processUnits([unit], new Map(connection ? [[connection.id, connection]] : []), clock(), tally)
-        .finally(() => { inFlight.delete(p); dispatch(); wake() })
+        .finally(() => {
+          inFlight.delete(p)
+          const left = (inFlightByConnection.get(connectionId) ?? 1) - 1
+          if (left > 0) inFlightByConnection.set(connectionId, left)
+          else inFlightByConnection.delete(connectionId)
+          dispatch()
+          wake()
+        })
       inFlight.add(p)
     }
   }
@@ -600,9 +634,12 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
           lastMaintenance = now.getTime()
           await maintenance(now)
         }
-        const room = o.concurrency - inFlight.size + prefetch - queued.length
-        // Claim when the local queue runs low (half of it), so claims are few and slots never wait on one.
-        if (room > 0 && queued.length <= prefetch / 2) {
+        const fresh = [...freshConnections].some((id) => !inFlightByConnection.has(id) && !queued.some((q) => q.unit.head.connection_id === id))
+        freshConnections.clear()
+        // Claim when the local queue runs low (half of it), so claims are few and slots never wait on one; or
+        // at once when a connection with nothing in hand announced a row (it must not wait behind a backlog).
+        const room = Math.max(o.concurrency - inFlight.size + prefetch - queued.length, fresh ? o.perConnectionClaim : 0)
+        if (room > 0 && (queued.length <= prefetch / 2 || fresh)) {
           const { units, connections } = await claimUnits(room, now)
           for (const unit of units) queued.push({ unit, connection: connections.get(unit.head.connection_id!) })
           dispatch()
