@@ -18,7 +18,7 @@ import {
   type LogTimeEntryInput,
 } from './schemas.js'
 import type { AlignStore } from './store.js'
-import type { Delivery, Faults, KeyScope, MemberState, OrganizationState, Project, TimeEntry, User } from './types.js'
+import type { AlignInvoice, Delivery, Faults, KeyScope, MemberState, OrganizationState, Project, TimeEntry, User } from './types.js'
 import type { WebhookDispatcher } from './webhook-dispatcher.js'
 
 /** Checks `value` against `schema`; throws a 400 naming the first bad field. */
@@ -82,6 +82,16 @@ export class SandboxControl {
   /** A manager changes an entry in Align, whatever its status (emits time.updated). */
   async editTimeEntry(timeEntryId: string, patch: EditTimeEntryInput): Promise<TimeEntry> {
     return this.store.editTimeEntry(timeEntryId, checkInput(EditTimeEntryBody, patch))
+  }
+
+  /** Invoices every locked entry of the project (each emits time.invoiced), then emits invoice.finalized. */
+  async finalizeInvoice(projectId: string): Promise<AlignInvoice> {
+    return this.store.finalizeInvoice(projectId)
+  }
+
+  /** Marks a finalized invoice paid (emits invoice.paid). */
+  async payInvoice(invoiceId: string): Promise<AlignInvoice> {
+    return this.store.payInvoice(invoiceId)
   }
 
   /** An entry made directly in Align: emits time.logged with externalRef null. */

@@ -42,6 +42,7 @@ import {
   type WebhookEventName,
   type WebhookSubscription,
   type WikiPage,
+  type AlignInvoice,
 } from './types.js'
 
 export interface ApiKeyRecord {
@@ -123,6 +124,7 @@ export class AlignStore {
   private entries = new Map<string, TimeEntry>()
   private wikiPages = new Map<string, WikiPage>()
   private webhooks = new Map<string, WebhookRecord>()
+  private invoices = new Map<string, AlignInvoice>()
   /** `${projectId}:${userId}` → cents per hour; survives the member's removal, as past entries keep their cost. */
   private rates = new Map<string, number>()
 
@@ -140,6 +142,7 @@ export class AlignStore {
     this.entries = new Map()
     this.wikiPages = new Map()
     this.webhooks = new Map()
+    this.invoices = new Map()
     this.rates = new Map()
   }
 
@@ -407,6 +410,52 @@ export class AlignStore {
     return { ...project, plannedCostCents }
   }
 
+  // ─── invoices ──────────────────────────────────────────────────────────────
+
+  /**
+   * A manager invoices every locked entry of a project: each becomes invoiced (time.invoiced), then the
+   * invoice is finalized (invoice.finalized). 409 when nothing is locked.
+   */
+  finalizeInvoice(projectId: string): AlignInvoice {
+    const project = this.projects.get(projectId)
+    if (!project) throw notFound('project', projectId)
+    const locked = [...this.projectIndex.get(projectId)!.entryIds].map((id) => this.entries.get(id)!).filter((e) => e.status === 'locked')
+    if (locked.length === 0) throw invalidState(`project ${projectId} has no locked time entries to invoice`)
+    let cost = 0
+    for (const entry of locked) {
+      cost += entry.minutes * (this.rates.get(`${projectId}:${entry.userId}`) ?? 0)
+      this.transition(entry, ['locked'], 'invoiced', 'time.invoiced')
+    }
+    const at = now()
+    const invoice: AlignInvoice = {
+      id: randomUUID(),
+      organizationId: project.organizationId,
+      projectId,
+      status: 'finalized',
+      currency: 'USD',
+      amount: formatCents(Math.round(cost / 60)),
+      totalMinutes: locked.reduce((sum, e) => sum + e.minutes, 0),
+      timeEntryIds: locked.map((e) => e.id),
+      createdAt: at,
+      finalizedAt: at,
+      paidAt: null,
+    }
+    this.invoices.set(invoice.id, invoice)
+    this.emit(project.organizationId, 'invoice.finalized', { ...invoice })
+    return { ...invoice }
+  }
+
+  /** The client pays a finalized invoice (invoice.paid); 409 when already paid. */
+  payInvoice(invoiceId: string): AlignInvoice {
+    const invoice = this.invoices.get(invoiceId)
+    if (!invoice) throw notFound('invoice', invoiceId)
+    if (invoice.status !== 'finalized') throw invalidState(`invoice ${invoiceId} is ${invoice.status}; only a finalized invoice can be paid`)
+    invoice.status = 'paid'
+    invoice.paidAt = now()
+    this.emit(invoice.organizationId, 'invoice.paid', { ...invoice })
+    return { ...invoice }
+  }
+
   // ─── time entries ──────────────────────────────────────────────────────────
 
   /** POST /projects/:id/time-entries, and entries logged directly in Align (externalRef null). */
@@ -668,6 +717,7 @@ export class AlignStore {
       members,
       timeEntries,
       wikiPages,
+      invoices: [...this.invoices.values()].filter((i) => i.organizationId === organizationId).map((i) => ({ ...i, timeEntryIds: [...i.timeEntryIds] })),
       integrationLinks: org.links.list(),
       webhooks: this.listWebhooks(organizationId),
       apiKeys: [...org.keyIds].map((key) => {

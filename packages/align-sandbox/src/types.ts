@@ -193,6 +193,22 @@ export interface MemberState extends ProjectMember {
 }
 
 /** GET /_sandbox/orgs/:orgId/state */
+/** An invoice a manager makes in Align over a project's locked entries: finalized, then paid. */
+export interface AlignInvoice {
+  id: string
+  organizationId: string
+  projectId: string
+  status: 'finalized' | 'paid'
+  currency: 'USD'
+  /** Decimal string, 2 decimals: the entries' minutes × member hourly rates. */
+  amount: string
+  totalMinutes: number
+  timeEntryIds: string[]
+  createdAt: string
+  finalizedAt: string
+  paidAt: string | null
+}
+
 export interface OrganizationState {
   organizationId: string
   name: string
@@ -201,6 +217,7 @@ export interface OrganizationState {
   members: MemberState[]
   timeEntries: TimeEntry[]
   wikiPages: WikiPage[]
+  invoices: AlignInvoice[]
   integrationLinks: IntegrationLink[]
   webhooks: WebhookSubscription[]
   apiKeys: Array<{ apiKeyId: string; scope: KeyScope; scopedProjectId: string | null; revoked: boolean; createdAt: string }>

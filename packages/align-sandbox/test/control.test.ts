@@ -68,7 +68,7 @@ describe('control routes', () => {
 
     const state = await call(sb, 'GET', `/_sandbox/orgs/${organizationId}/state`)
     expect(state.status).toBe(200)
-    expect(Object.keys(state.body).sort()).toEqual(['apiKeys', 'integrationLinks', 'members', 'name', 'organizationId', 'projects', 'timeEntries', 'users', 'webhooks', 'wikiPages'])
+    expect(Object.keys(state.body).sort()).toEqual(['apiKeys', 'integrationLinks', 'invoices', 'members', 'name', 'organizationId', 'projects', 'timeEntries', 'users', 'webhooks', 'wikiPages'])
     expect(state.body.timeEntries).toHaveLength(1)
     expect(state.body.members[0]).toMatchObject({ userId, hourlyRateCents: 12_000 })
     expect(state.body.apiKeys).toHaveLength(2)

@@ -40,6 +40,10 @@ export const controlRoutes: FastifyPluginAsyncTypebox<{ control: SandboxControl 
     reply.code(201).send(await control.logTimeEntry(request.params.orgId, request.body)),
   )
 
+  app.post('/projects/:id/invoices', { schema: { params: IdParams } }, async (request, reply) =>
+    reply.code(201).send(await control.finalizeInvoice(request.params.id)),
+  )
+  app.post('/invoices/:id/pay', { schema: { params: IdParams } }, async (request) => control.payInvoice(request.params.id))
   app.post('/users/:id/activate', { schema: { params: IdParams } }, async (request) => control.activateUser(request.params.id))
 
   app.put(
