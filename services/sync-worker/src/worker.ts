@@ -321,7 +321,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       for (const r of unit.rows) metrics?.retried.inc({ entity_type: r.entity_type, reason })
     }
     if (!connection || connection.status !== 'active') {
-      await releaseOutboxRows(db, { ids, leaseToken: unit.leaseToken, at: now, reason: 'connection is not active' })
+      await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken: unit.leaseToken, at: now, reason: 'connection is not active' })
       retried('connection_inactive')
       return
     }
@@ -397,7 +397,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     const { head } = unit
     const ids = unit.rows.map((r) => r.id)
     if (outcome.kind === 'wait') {
-      await parkOutboxRows(db, { ids, leaseToken: unit.leaseToken, tenantId: head.tenant_id, now, recheckAt: new Date(now.getTime() + o.dependencyRecheckMs), target: outcome.target, reason: outcome.reason })
+      await parkOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken: unit.leaseToken, tenantId: head.tenant_id, now, recheckAt: new Date(now.getTime() + o.dependencyRecheckMs), target: outcome.target, reason: outcome.reason })
       tally.waiting += ids.length
       retried('dependency')
       log.debug({ ...fields, waitingFor: outcome.target.key }, 'outbox row waits for a dependency')
@@ -440,7 +440,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     if (err instanceof BudgetDeniedError) {
       if (err.reason === 'budget') await pauseConnection(db, connection.id, err.retryAt)
       noteResume(err.retryAt)
-      await releaseOutboxRows(db, { ids, leaseToken, at: err.retryAt, reason: err.message })
+      await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken, at: err.retryAt, reason: err.message })
       retried('rate_budget')
       return
     }
@@ -448,7 +448,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       const until = new Date(clock().getTime() + err.retryAfterMs)
       await pauseConnection(db, connection.id, until)
       noteResume(until)
-      await releaseOutboxRows(db, { ids, leaseToken, at: until, reason: `Align answered 429; connection paused until ${until.toISOString()}` })
+      await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken, at: until, reason: `Align answered 429; connection paused until ${until.toISOString()}` })
       retried('rate_limited')
       log.warn({ ...fields, retryAfterSeconds: err.retryAfterSeconds }, 'Align rate limit hit: connection paused')
       return
@@ -458,7 +458,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
         ? `Align rejected the API key (HTTP ${err.status}: expired or revoked); rotate it with PATCH /api/align/connections`
         : 'the stored Align API key cannot be decrypted with ALIGN_ENCRYPTION_KEY; rotate it with PATCH /api/align/connections'
       await markConnectionKeyRejected(db, connection.id, now, message)
-      await releaseOutboxRows(db, { ids, leaseToken, at: now, reason: message })
+      await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken, at: now, reason: message })
       retried('key_rejected')
       log.error({ ...fields, connectionId: connection.id }, 'Align API key rejected: connection set to error')
       return
@@ -675,7 +675,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     await loop
     // Claimed but not started: nothing was sent to Align for these rows, so they go straight back.
     for (const { unit } of queued.splice(0)) {
-      await releaseOutboxRows(db, { ids: unit.rows.map((r) => r.id), leaseToken: unit.leaseToken, at: clock(), reason: 'released at shutdown before its Align call' })
+      await releaseOutboxRows(db, { ids: unit.rows.map((r) => r.id), prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken: unit.leaseToken, at: clock(), reason: 'released at shutdown before its Align call' })
     }
     while (inFlight.size > 0) await Promise.all([...inFlight])
     await drainWakes()

@@ -222,7 +222,8 @@ describe('failure classes', () => {
     const now = new Date()
     await worker.runOnce(now)
     const [row] = await rowsOf(t.db, p2)
-    expect(row).toMatchObject({ status: 'pending', attempts: 0 })
+    // Nothing reached Align: the row must not look like a retry (which would first look the entity up).
+    expect(row).toMatchObject({ status: 'pending', attempts: 0, last_attempt_at: null })
     const conn = await t.db.selectFrom('align_connections').select('paused_until').where('id', '=', a.connectionId).executeTakeFirstOrThrow()
     expect(conn.paused_until!.getTime()).toBeGreaterThan(now.getTime())
     expect(row!.next_retry_at.getTime()).toBe(conn.paused_until!.getTime())

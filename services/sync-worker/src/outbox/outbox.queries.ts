@@ -381,6 +381,8 @@ export async function failOutboxRows(db: Kysely<Database>, f: FinishFailed): Pro
 
 export interface ReleaseRows {
   ids: string[]
+  /** last_attempt_at before the claim, per id: nothing reached Align, so the row must not look like a retry. */
+  prevAttemptAt: Array<Date | null>
   leaseToken: string
   /** When the rows become due again. */
   at: Date
@@ -390,11 +392,13 @@ export interface ReleaseRows {
 /** Back to pending without spending an attempt (rate budget, 429 pause, key rejected, shutdown). */
 export async function releaseOutboxRows(db: Kysely<Database>, r: ReleaseRows): Promise<number> {
   if (r.ids.length === 0) return 0
-  const result = await db.updateTable('align_sync_outbox')
-    .set({ status: 'pending', lease_token: null, lease_expires_at: null, next_retry_at: r.at, error: r.reason.slice(0, 1000) })
-    .where('id', 'in', r.ids).where('lease_token', '=', r.leaseToken).where('status', '=', 'processing')
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows)
+  const result = await sql`
+    update align_sync_outbox o
+       set status = 'pending', lease_token = null, lease_expires_at = null, next_retry_at = ${r.at}, error = ${r.reason.slice(0, 1000)},
+           last_attempt_at = v.prev
+      from unnest(${r.ids}::text[], ${r.prevAttemptAt}::timestamptz[]) as v(id, prev)
+     where o.id = v.id and o.lease_token = ${r.leaseToken} and o.status = 'processing'`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
 }
 
 /** What a parked row waits for: an external link (our id) or, for a membership, an Align id. */
@@ -415,7 +419,7 @@ export interface DependencyTarget {
  */
 export async function parkOutboxRows(
   db: Kysely<Database>,
-  p: { ids: string[]; leaseToken: string; tenantId: string; now: Date; recheckAt: Date; target: DependencyTarget; reason: string },
+  p: { ids: string[]; prevAttemptAt: Array<Date | null>; leaseToken: string; tenantId: string; now: Date; recheckAt: Date; target: DependencyTarget; reason: string },
 ): Promise<number> {
   const t = p.target
   const landed = sql<boolean>`exists (
@@ -424,11 +428,12 @@ export async function parkOutboxRows(
        and ((l.external_type = ${t.externalType ?? null} and l.external_id = ${t.externalId ?? null})
          or (l.align_entity_type = ${t.alignEntityType ?? null} and l.align_entity_id = ${t.alignEntityId ?? null})))`
   const parked = await sql`
-    update align_sync_outbox
-       set status = 'pending', lease_token = null, lease_expires_at = null, error = ${p.reason},
+    update align_sync_outbox o
+       set status = 'pending', lease_token = null, lease_expires_at = null, error = ${p.reason}, last_attempt_at = v.prev,
            waiting_for = case when ${landed} then null else ${t.key} end,
            next_retry_at = case when ${landed} then ${p.now} else ${p.recheckAt}::timestamptz end
-     where id = any(${p.ids}::text[]) and lease_token = ${p.leaseToken} and status = 'processing'`.execute(db)
+      from unnest(${p.ids}::text[], ${p.prevAttemptAt}::timestamptz[]) as v(id, prev)
+     where o.id = v.id and o.lease_token = ${p.leaseToken} and o.status = 'processing'`.execute(db)
   await sql`
     update align_sync_outbox set next_retry_at = ${p.now}, waiting_for = null
      where id = any(${p.ids}::text[]) and status = 'pending' and waiting_for = ${t.key} and ${landed}`.execute(db)
