@@ -5,7 +5,7 @@ import { AlignGateway, type AlignResponseInfo } from '@illumera/align-gateway'
 import type { AlignSandbox } from '@illumera/align-sandbox'
 import { createDb, type Database, migrateToLatest } from '@illumera/db-schema'
 import { startLocalPostgres } from '@illumera/local-postgres'
-import { createLogger, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
+import { createLogger, createPreparingServiceDb, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
 import { createGatewayFactory, createSyncWorker, type SyncWorkerOptions } from '@illumera/sync-worker'
 import { type Kysely, sql } from 'kysely'
 
@@ -89,7 +89,7 @@ export const silentLogger = (): Logger => createLogger({ level: 'warn', destinat
 export function makeWorker(
   url: string, sandbox: AlignSandbox, options: Partial<SyncWorkerOptions>, extra: { poolSize?: number; onResponse?: (info: AlignResponseInfo) => void } = {},
 ) {
-  const db = createDb(url, { max: extra.poolSize ?? 25 })
+  const db = createPreparingServiceDb(url, silentLogger(), { max: extra.poolSize ?? 25, name: 'bench-sync-worker' })
   const worker = createSyncWorker({
     db, logger: silentLogger(), databaseUrl: url,
     gatewayFor: createGatewayFactory({ box, baseUrl: sandbox.apiBaseUrl, onResponse: extra.onResponse }),

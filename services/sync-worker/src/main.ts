@@ -1,7 +1,7 @@
 // The only file that touches process: env, signals, exit code.
 import { closeAlignPools } from '@illumera/align-gateway'
 import { assertMigrated } from '@illumera/db-schema'
-import { ConfigError, createLogger, createMetricsRegistry, createServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
+import { ConfigError, createLogger, createMetricsRegistry, createPreparingServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
 import { createGatewayFactory } from './align/gateways.js'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
@@ -10,7 +10,8 @@ import { createSyncWorker } from './worker.js'
 async function main() {
   const { config, secrets } = loadConfig(process.env)
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'sync-worker' })
-  const db = createServiceDb(config.DATABASE_URL, logger, { name: 'sync-worker', max: Math.min(50, config.SYNC_CONCURRENCY + 5) })
+  // Hot statements (claim, finish, wake, link lookups) are marked to be prepared once per connection.
+  const db = createPreparingServiceDb(config.DATABASE_URL, logger, { name: 'sync-worker', max: Math.min(50, config.SYNC_CONCURRENCY + 5) })
   let shuttingDown = false
   try {
     await assertMigrated(db)

@@ -13,6 +13,7 @@
 //   waiting_for = "<type>:<key>", next_retry_at = now + recheck) and woken when that link lands.
 // - dead letter: status `failed`; kept for an admin retry.
 import type { AlignSyncOutboxRow, Database, OutboxEntityType } from '@illumera/db-schema'
+import { PREPARED_STATEMENT_MARKER as PREPARED } from '@illumera/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type ClaimedRow = AlignSyncOutboxRow & {
@@ -77,7 +78,7 @@ export interface ClaimOptions {
 export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions): Promise<ClaimedRow[]> {
   const expires = new Date(o.now.getTime() + o.leaseMs)
   const onlyUsers = o.onlyUsersOf ?? null
-  const result = await sql<ClaimedRow>`
+  const result = await sql<ClaimedRow>`${sql.raw(PREPARED)}
     with picked as (
       select x.id, x.last_attempt_at as prev_attempt_at,
              row_number() over (partition by c.id order by x.seq) as rn, c.id as connection_id,
@@ -267,7 +268,7 @@ export async function finishOutboxRowsBatch(db: Kysely<Database>, items: FinishD
   const links = items.flatMap((f) => f.links.map((l) => ({ owner: f.ids[0]!, tenant: f.tenantId, company: f.companyId, ...l })))
   const drops = items.flatMap((f) => f.deleteLinks.map((l) => ({ owner: f.ids[0]!, tenant: f.tenantId, ...l })))
   const entries = items.filter((f) => f.timeEntryId !== null).map((f) => ({ owner: f.ids[0]!, tenant: f.tenantId, id: f.timeEntryId! }))
-  const result = await sql<{ id: string }>`
+  const result = await sql<{ id: string }>`${sql.raw(PREPARED)}
     with finished as (
       update align_sync_outbox o
          set status = 'done', lease_token = null, lease_expires_at = null, error = null, waiting_for = null
@@ -311,7 +312,7 @@ export async function finishOutboxRowsBatch(db: Kysely<Database>, items: FinishD
  */
 export async function wakeWaitingRows(db: Kysely<Database>, keys: Array<{ tenantId: string; key: string }>, now: Date): Promise<string[]> {
   if (keys.length === 0) return []
-  const result = await sql<{ connection_id: string | null }>`
+  const result = await sql<{ connection_id: string | null }>`${sql.raw(PREPARED)}
     update align_sync_outbox set next_retry_at = ${now}, waiting_for = null
      where status = 'pending' and waiting_for is not null
        and (tenant_id, waiting_for) in (select * from unnest(${keys.map((k) => k.tenantId)}::text[], ${keys.map((k) => k.key)}::text[]))
@@ -450,7 +451,8 @@ export interface LinkRow {
 /** The links of one tenant for these (external_type, external_id) pairs. */
 export async function findLinks(db: Kysely<Database>, tenantId: string, keys: Array<{ type: string; id: string }>): Promise<LinkRow[]> {
   if (keys.length === 0) return []
-  const result = await sql<LinkRow>`
+  // One text per key count (1–3 in practice), so each stays prepared.
+  const result = await sql<LinkRow>`${sql.raw(PREPARED)}
     select external_type, external_id, align_entity_type, align_entity_id from align_entity_links
      where tenant_id = ${tenantId}
        and (external_type, external_id) in (${sql.join(keys.map((k) => sql`(${k.type}, ${k.id})`))})`.execute(db)
@@ -458,11 +460,10 @@ export async function findLinks(db: Kysely<Database>, tenantId: string, keys: Ar
 }
 
 export async function findLinkByAlignId(db: Kysely<Database>, tenantId: string, alignEntityType: string, alignEntityId: string): Promise<LinkRow | null> {
-  const row = await db.selectFrom('align_entity_links')
-    .select(['external_type', 'external_id', 'align_entity_type', 'align_entity_id'])
-    .where('tenant_id', '=', tenantId).where('align_entity_type', '=', alignEntityType).where('align_entity_id', '=', alignEntityId)
-    .executeTakeFirst()
-  return row ?? null
+  const result = await sql<LinkRow>`${sql.raw(PREPARED)}
+    select external_type, external_id, align_entity_type, align_entity_id from align_entity_links
+     where tenant_id = ${tenantId} and align_entity_type = ${alignEntityType} and align_entity_id = ${alignEntityId}`.execute(db)
+  return result.rows[0] ?? null
 }
 
 export interface ConnectionRow {
