@@ -2,3 +2,4 @@ export { createTestDatabase, type TestDatabase, useTestDatabase } from './test-d
 export { databaseUrl } from './database-url.js'
 export * from './factories.js'
 export type { TestDatabaseServer } from './provided-context.js'
+export { tsSourceLoaderUrl } from './ts-source-loader.js'

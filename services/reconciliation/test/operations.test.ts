@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { createTimeEntry, tsSourceLoaderUrl, useTestDatabase } from '@illumera/test-harness'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Clock } from '../src/clock.js'
@@ -173,8 +173,7 @@ describe('the real process', () => {
   it('node src/main.ts --dry-run exits 1 with discrepancies, prints one summary line and writes nothing', async () => {
     const { conn } = await projectWithMinutes(60, 61)
     const here = path.dirname(fileURLToPath(import.meta.url))
-    const loader = pathToFileURL(path.join(here, 'helpers', 'ts-loader.mjs')).href
-    const child = spawn(process.execPath, ['--conditions=@illumera/source', '--import', loader, path.join(here, '..', 'src', 'main.ts'), '--dry-run', '--connection', conn.connectionId], {
+    const child = spawn(process.execPath, ['--conditions=@illumera/source', '--import', tsSourceLoaderUrl, path.join(here, '..', 'src', 'main.ts'), '--dry-run', '--connection', conn.connectionId], {
       env: { PATH: process.env.PATH ?? '', ...env() }, stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -1,11 +1,11 @@
 // Real worker processes (src/main.ts, as deployed) for the kill -9 and shared-budget tests.
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
+import { tsSourceLoaderUrl as loader } from '@illumera/test-harness'
 import { ENCRYPTION_KEY } from './setup.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const loader = pathToFileURL(path.join(here, 'ts-loader.mjs')).href
 const main = path.join(here, '..', '..', 'src', 'main.ts')
 
 export interface WorkerProcess {
