@@ -32,3 +32,18 @@ export function percentile(values: number[], p: number): number {
 export function formatNumber(value: number, digits = 1): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
 }
+
+/** Completed calls per second with `concurrency` loops running `call` back to back for `ms`. */
+export async function callsPerSecond(call: () => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
+  let done = 0
+  const started = performance.now()
+  const deadline = started + ms
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      await call()
+      done++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop))
+  return done / ((performance.now() - started) / 1000)
+}

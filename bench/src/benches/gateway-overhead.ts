@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { AlignGateway, closeAlignPools, type AlignCreateTimeEntryInput } from '@illumera/align-gateway'
 import { Pool } from 'undici'
-import { formatNumber, median, type Bench, type BenchResult } from '../bench.js'
+import { callsPerSecond, formatNumber, median, type Bench, type BenchResult } from '../bench.js'
 
 const CONCURRENCY = [1, 10, 50] as const
 const REPEATS = 7
@@ -82,22 +82,8 @@ async function startServer(): Promise<{ origin: string; close(): Promise<void> }
   }
 }
 
-type Call = () => Promise<unknown>
 
-/** Completed calls per second with `concurrency` loops running `call` for `ms`. */
-async function measure(call: Call, concurrency: number, ms: number): Promise<number> {
-  let done = 0
-  const started = performance.now()
-  const deadline = started + ms
-  const loop = async () => {
-    while (performance.now() < deadline) {
-      await call()
-      done++
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, loop))
-  return done / ((performance.now() - started) / 1000)
-}
+type Call = () => Promise<unknown>
 
 export const gatewayOverhead: Bench = {
   name: 'gateway-overhead',
@@ -124,18 +110,18 @@ export const gatewayOverhead: Bench = {
     const rows: Array<{ concurrency: number; bare: number; gateway: number; ratio: number; bareAll: number[]; gatewayAll: number[] }> = []
     try {
       for (const concurrency of CONCURRENCY) {
-        await measure(bare, concurrency, WARMUP_MS)
-        await measure(viaGateway, concurrency, WARMUP_MS)
+        await callsPerSecond(bare, concurrency, WARMUP_MS)
+        await callsPerSecond(viaGateway, concurrency, WARMUP_MS)
         const bareAll: number[] = []
         const gatewayAll: number[] = []
         for (let repeat = 0; repeat < REPEATS; repeat++) {
           // Alternate which goes first, so drift in the machine's load hits both alike.
           if (repeat % 2 === 0) {
-            bareAll.push(await measure(bare, concurrency, TRIAL_MS))
-            gatewayAll.push(await measure(viaGateway, concurrency, TRIAL_MS))
+            bareAll.push(await callsPerSecond(bare, concurrency, TRIAL_MS))
+            gatewayAll.push(await callsPerSecond(viaGateway, concurrency, TRIAL_MS))
           } else {
-            gatewayAll.push(await measure(viaGateway, concurrency, TRIAL_MS))
-            bareAll.push(await measure(bare, concurrency, TRIAL_MS))
+            gatewayAll.push(await callsPerSecond(viaGateway, concurrency, TRIAL_MS))
+            bareAll.push(await callsPerSecond(bare, concurrency, TRIAL_MS))
           }
         }
         const b = median(bareAll)

@@ -5,7 +5,7 @@
 // its HTTP control API.
 import { Worker } from 'node:worker_threads'
 import { Pool } from 'undici'
-import { formatNumber, median, type Bench, type BenchResult } from '../bench.js'
+import { callsPerSecond, formatNumber, median, type Bench, type BenchResult } from '../bench.js'
 
 const CONCURRENCY = [1, 10, 50] as const
 const REPEATS = 5
@@ -40,20 +40,6 @@ async function startSandboxWorker(): Promise<{ url: string; close(): Promise<voi
   }
 }
 
-/** Completed 201s per second with `concurrency` loops for `ms`. */
-async function measure(call: () => Promise<void>, concurrency: number, ms: number): Promise<number> {
-  let done = 0
-  const started = performance.now()
-  const deadline = started + ms
-  const loop = async () => {
-    while (performance.now() < deadline) {
-      await call()
-      done++
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, loop))
-  return done / ((performance.now() - started) / 1000)
-}
 
 export const sandboxThroughput: Bench = {
   name: 'sandbox-throughput',
@@ -101,9 +87,9 @@ export const sandboxThroughput: Bench = {
       }
 
       for (const concurrency of CONCURRENCY) {
-        await measure(callFor(await freshTarget()), concurrency, WARMUP_MS)
+        await callsPerSecond(callFor(await freshTarget()), concurrency, WARMUP_MS)
         const all: number[] = []
-        for (let repeat = 0; repeat < REPEATS; repeat++) all.push(await measure(callFor(await freshTarget()), concurrency, TRIAL_MS))
+        for (let repeat = 0; repeat < REPEATS; repeat++) all.push(await callsPerSecond(callFor(await freshTarget()), concurrency, TRIAL_MS))
         rows.push({ concurrency, median: median(all), all })
       }
     } finally {

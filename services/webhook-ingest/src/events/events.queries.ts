@@ -142,21 +142,27 @@ export async function insertImportedTimeEntry(trx: Transaction<Database>, scope:
   return row.id
 }
 
+type EntityLinkInput = { externalType: ExternalType; externalId: string; alignEntityType: string; alignEntityId: string }
+
+function linkRow(scope: Scope, link: EntityLinkInput) {
+  return {
+    tenant_id: scope.tenantId,
+    company_id: scope.companyId,
+    provider: 'illumera',
+    external_type: link.externalType,
+    external_id: link.externalId,
+    align_entity_type: link.alignEntityType,
+    align_entity_id: link.alignEntityId,
+  }
+}
+
 export async function insertEntityLink(
   trx: Transaction<Database>,
   scope: Scope,
-  link: { externalType: ExternalType; externalId: string; alignEntityType: string; alignEntityId: string },
+  link: EntityLinkInput,
 ): Promise<void> {
   await trx.insertInto('align_entity_links')
-    .values({
-      tenant_id: scope.tenantId,
-      company_id: scope.companyId,
-      provider: 'illumera',
-      external_type: link.externalType,
-      external_id: link.externalId,
-      align_entity_type: link.alignEntityType,
-      align_entity_id: link.alignEntityId,
-    })
+    .values(linkRow(scope, link))
     .execute()
 }
 
@@ -164,18 +170,10 @@ export async function insertEntityLink(
 export async function upsertEntityLink(
   trx: Transaction<Database>,
   scope: Scope,
-  link: { externalType: ExternalType; externalId: string; alignEntityType: string; alignEntityId: string },
+  link: EntityLinkInput,
 ): Promise<void> {
   await trx.insertInto('align_entity_links')
-    .values({
-      tenant_id: scope.tenantId,
-      company_id: scope.companyId,
-      provider: 'illumera',
-      external_type: link.externalType,
-      external_id: link.externalId,
-      align_entity_type: link.alignEntityType,
-      align_entity_id: link.alignEntityId,
-    })
+    .values(linkRow(scope, link))
     .onConflict((oc) => oc.columns(['tenant_id', 'external_type', 'external_id']).doUpdateSet({
       company_id: scope.companyId,
       align_entity_type: link.alignEntityType,
