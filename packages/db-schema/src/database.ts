@@ -1,9 +1,11 @@
+import type { AlignConnectionSettingsChangesTable } from './tables/align-connection-settings-changes.js'
 import type { AlignConnectionsTable } from './tables/align-connections.js'
 import type { AlignEntityLinksTable } from './tables/align-entity-links.js'
 import type { AlignRateBudgetsTable } from './tables/align-rate-budgets.js'
 import type { AlignReconciliationLogTable } from './tables/align-reconciliation-log.js'
 import type { AlignReconciliationRunsTable } from './tables/align-reconciliation-runs.js'
 import type { AlignSyncOutboxTable } from './tables/align-sync-outbox.js'
+import type { AlignSyncRunsTable } from './tables/align-sync-runs.js'
 import type { AlignWebhookDeliveriesTable } from './tables/align-webhook-deliveries.js'
 import type { CompanyProfilesTable } from './tables/company-profiles.js'
 import type { EngagementsTable } from './tables/engagements.js'
@@ -33,4 +35,6 @@ export interface Database {
   align_reconciliation_log: AlignReconciliationLogTable
   align_rate_budgets: AlignRateBudgetsTable
   align_reconciliation_runs: AlignReconciliationRunsTable
+  align_connection_settings_changes: AlignConnectionSettingsChangesTable
+  align_sync_runs: AlignSyncRunsTable
 }

@@ -1,4 +1,5 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { SyncDirection } from '../connection-settings.js'
 import type { CreatedAt, GeneratedId, NullableTimestamp, TimestampWithDefault, UpdatedAt } from './common.js'
 
 export type AlignConnectionStatus = 'active' | 'error' | 'disconnected'
@@ -36,6 +37,12 @@ export interface AlignConnectionsTable {
   api_key_created_at: TimestampWithDefault
   /** Align said 429 (or the shared budget ran dry): nothing calls Align for this connection before this. */
   paused_until: NullableTimestamp
+  /** Where new records are created: see connection-settings.ts. */
+  sync_direction: Generated<SyncDirection>
+  /** Overrides of DEFAULT_FIELD_MAPPINGS (a partial FieldMappings object); read with effectiveFieldMappings(). */
+  field_mappings: ColumnType<unknown, string | undefined, string>
+  /** When sync_direction or field_mappings last changed (null: never). */
+  settings_updated_at: NullableTimestamp
 }
 export type AlignConnection = Selectable<AlignConnectionsTable>
 export type NewAlignConnection = Insertable<AlignConnectionsTable>

@@ -31,6 +31,8 @@ export interface AlignSyncOutboxTable {
   lease_expires_at: NullableTimestamp
   /** Set while the row waits for a dependency's link (e.g. "project:<localId>"); waiting spends no attempt. */
   waiting_for: string | null
+  /** The bulk sync run (align_sync_runs: initial sync, backfill, resync) that wrote the row, for its progress. */
+  sync_run_id: string | null
 }
 export type AlignSyncOutboxRow = Selectable<AlignSyncOutboxTable>
 export type NewAlignSyncOutboxRow = Insertable<AlignSyncOutboxTable>
