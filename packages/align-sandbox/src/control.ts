@@ -18,7 +18,7 @@ import {
   type LogTimeEntryInput,
 } from './schemas.js'
 import type { AlignStore } from './store.js'
-import type { AlignInvoice, Delivery, Faults, KeyScope, MemberState, OrganizationState, Project, TimeEntry, User } from './types.js'
+import type { AlignInvoice, Delivery, Faults, IntegrationLink, KeyScope, MemberState, OrganizationState, Project, TimeEntry, User, WikiPage } from './types.js'
 import type { WebhookDispatcher } from './webhook-dispatcher.js'
 
 /** Checks `value` against `schema`; throws a 400 naming the first bad field. */
@@ -77,6 +77,26 @@ export class SandboxControl {
   /** A manager deletes the entry (any status but invoiced); returns it as it was. */
   async delete(timeEntryId: string): Promise<TimeEntry> {
     return this.store.deleteTimeEntry(null, timeEntryId)
+  }
+
+  /** A manager deletes a project that holds nothing (409 while it has entries, members or wiki pages). No event. */
+  async deleteProject(projectId: string): Promise<Project> {
+    return this.store.deleteProject(projectId)
+  }
+
+  /** A manager deletes a user of no project and without time entries. No event. */
+  async deleteUser(userId: string): Promise<User> {
+    return this.store.deleteUser(userId)
+  }
+
+  /** A manager deletes a wiki page. No event. */
+  async deleteWikiPage(pageId: string): Promise<WikiPage> {
+    return this.store.deleteWikiPage(pageId)
+  }
+
+  /** Drops an integration link; its entity stays, with externalRef null. */
+  async removeIntegrationLink(linkId: string): Promise<IntegrationLink> {
+    return this.store.removeIntegrationLink(linkId)
   }
 
   /** A manager changes an entry in Align, whatever its status (emits time.updated). */

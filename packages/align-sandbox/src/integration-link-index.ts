@@ -20,6 +20,10 @@ class LinkList {
     if (this.byId.delete(id)) this.array = null
   }
 
+  get(id: string): IntegrationLink | undefined {
+    return this.byId.get(id)
+  }
+
   slice(start: number, end: number): IntegrationLink[] {
     this.array ??= [...this.byId.values()]
     return this.array.slice(start, end)
@@ -62,6 +66,10 @@ export class IntegrationLinkIndex {
     const same = this.byExternalId.get(link.externalId)?.filter((l) => l.id !== link.id)
     if (same?.length) this.byExternalId.set(link.externalId, same)
     else this.byExternalId.delete(link.externalId)
+  }
+
+  findById(linkId: string): IntegrationLink | undefined {
+    return this.all.get(linkId)
   }
 
   /** One page (1-based) of the links matching the optional exact filters, oldest first. */

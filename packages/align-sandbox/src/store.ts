@@ -393,6 +393,68 @@ export class AlignStore {
     this.emit(organizationId, 'project_member.removed', { ...member })
   }
 
+  // ─── deletions a manager makes in Align's UI (control API; the catalog has no event for them) ───
+
+  /** Deletes a project that holds nothing: 409 while it has time entries, members or wiki pages. */
+  deleteProject(projectId: string): Project {
+    const project = this.projects.get(projectId)
+    if (!project) throw notFound('project', projectId)
+    const index = this.projectIndex.get(projectId)!
+    if (index.entryIds.size > 0 || index.members.size > 0 || index.wikiPageIds.size > 0) {
+      throw invalidState(`project ${projectId} still has time entries, members or wiki pages; remove them first`)
+    }
+    const org = this.orgs.get(project.organizationId)!
+    this.projects.delete(projectId)
+    this.projectIndex.delete(projectId)
+    org.projectIds.delete(projectId)
+    org.links.removeByEntityId(projectId)
+    return { ...project }
+  }
+
+  /** Deletes a user of no project and with no time entries; the organization's admin stays (409). */
+  deleteUser(userId: string): User {
+    const user = this.users.get(userId)
+    if (!user) throw notFound('user', userId)
+    const org = this.orgs.get(user.organizationId)!
+    if (org.adminUserId === userId) throw invalidState(`user ${userId} is the organization's admin`)
+    for (const projectId of org.projectIds) {
+      if (this.projectIndex.get(projectId)!.members.has(userId)) throw invalidState(`user ${userId} is a member of project ${projectId}; remove the membership first`)
+    }
+    for (const entry of this.entries.values()) {
+      if (entry.userId === userId) throw invalidState(`user ${userId} has time entries`)
+    }
+    this.users.delete(userId)
+    org.userIds.delete(userId)
+    org.userIdByEmail.delete(user.email)
+    org.links.removeByEntityId(userId)
+    return { ...user }
+  }
+
+  deleteWikiPage(pageId: string): WikiPage {
+    const page = this.wikiPages.get(pageId)
+    if (!page) throw notFound('wiki page', pageId)
+    this.wikiPages.delete(pageId)
+    this.projectIndex.get(page.projectId)?.wikiPageIds.delete(pageId)
+    this.orgs.get(this.projects.get(page.projectId)!.organizationId)!.links.removeByEntityId(pageId)
+    return { ...page }
+  }
+
+  /**
+   * Removes one integration link and the externalRef of its entity, which stays: Align no longer knows
+   * which Illumera entity it mirrors (its API sets an externalRef only when an entity is created).
+   */
+  removeIntegrationLink(linkId: string): IntegrationLink {
+    for (const org of this.orgs.values()) {
+      const link = org.links.findById(linkId)
+      if (!link) continue
+      org.links.removeByEntityId(link.entityId)
+      const entity = this.entityOf(org, link.entityType, link.entityId)
+      if (entity) entity.externalRef = null
+      return { ...link }
+    }
+    throw notFound('integration link', linkId)
+  }
+
   setMemberRate(projectId: string, userId: string, hourlyRateCents: number): MemberState {
     const project = this.projects.get(projectId)
     if (!project) throw notFound('project', projectId)
@@ -778,6 +840,20 @@ export class AlignStore {
     if (patch.description !== undefined) entry.description = patch.description
     if (patch.billable !== undefined) entry.billable = patch.billable
     entry.updatedAt = now()
+  }
+
+  private entityOf(org: OrganizationRecord, type: ExternalType, id: string): { externalRef: ExternalRef | null } | undefined {
+    switch (type) {
+      case 'project': return this.projects.get(id)
+      case 'user': return this.users.get(id)
+      case 'time_entry': return this.entries.get(id)
+      case 'wiki_page': return this.wikiPages.get(id)
+      case 'project_member':
+        for (const projectId of org.projectIds) {
+          for (const member of this.projectIndex.get(projectId)!.members.values()) if (member.id === id) return member
+        }
+        return undefined
+    }
   }
 
   private requireOrg(organizationId: string): OrganizationRecord {

@@ -36,6 +36,11 @@ export const controlRoutes: FastifyPluginAsyncTypebox<{ control: SandboxControl 
     control.editTimeEntry(request.params.id, request.body),
   )
 
+  app.post('/projects/:id/delete', { schema: { params: IdParams } }, async (request) => control.deleteProject(request.params.id))
+  app.post('/users/:id/delete', { schema: { params: IdParams } }, async (request) => control.deleteUser(request.params.id))
+  app.post('/wiki-pages/:id/delete', { schema: { params: IdParams } }, async (request) => control.deleteWikiPage(request.params.id))
+  app.delete('/integration-links/:id', { schema: { params: IdParams } }, async (request) => control.removeIntegrationLink(request.params.id))
+
   app.post('/orgs/:orgId/time-entries', { schema: { params: OrgParams, body: LogTimeEntryBody } }, async (request, reply) =>
     reply.code(201).send(await control.logTimeEntry(request.params.orgId, request.body)),
   )
