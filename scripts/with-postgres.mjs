@@ -8,11 +8,14 @@ import { startLocalPostgres } from '../packages/local-postgres/src/index.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-/** Calls `work(databaseUrl)` with a database server for its duration. */
-export async function withPostgres({ persistent }, work) {
+/**
+ * Calls `work(databaseUrl)` with a database server for its duration. `log` receives the one line
+ * saying an embedded server was started (default: stderr, prefixed [postgres]).
+ */
+export async function withPostgres({ persistent, log = (line) => console.error(`[postgres] ${line}`) }, work) {
   if (process.env.DATABASE_URL) return work(process.env.DATABASE_URL)
   const local = await startLocalPostgres({ persistent, dataDir: path.join(repoRoot, '.data/postgres') })
-  if (local.started) console.error(`[postgres] embedded PostgreSQL on 127.0.0.1:${local.port}${persistent ? ' (data in .data/postgres)' : ''}`)
+  if (local.started) log(`embedded PostgreSQL on 127.0.0.1:${local.port}${persistent ? ' (data in .data/postgres)' : ''}`)
   const stop = () => local.stop().catch(() => {})
   try {
     return await work(local.url)
