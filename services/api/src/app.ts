@@ -8,6 +8,7 @@ import type { Database } from '@illumera/db-schema'
 import { createMetricsRegistry, createServiceApp, databaseCheck, type Logger, type SecretBox } from '@illumera/service-kit'
 import type { Kysely } from 'kysely'
 import type { Registry } from 'prom-client'
+import { adminDashboardRoutes } from './admin-dashboard/dashboard-routes.js'
 import { authPlugin } from './auth/auth-plugin.js'
 import { formatSchemaErrors } from './http/schema-errors.js'
 import type { TokenVerifier } from './auth/verify-token.js'
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps) {
     await api.register(connectionRoutes, { prefix: '/align/connections', db: deps.db, secretBox: deps.secretBox, align: deps.align, now })
     await api.register(adminRoutes, { prefix: '/admin/align', db: deps.db })
   }, { prefix: '/api' })
+  await app.register(adminDashboardRoutes, { prefix: '/admin' })
 
   return app
 }

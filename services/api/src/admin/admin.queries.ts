@@ -1,5 +1,7 @@
 // Platform-wide reads and the dead-letter reset for platform admins. Lists are keyset-paginated.
-import { type AlignConnection, type AlignConnectionStatus, type Database, type OutboxStatus, OUTBOX_NOTIFY_CHANNEL } from '@illumera/db-schema'
+import {
+  type AlignConnection, type AlignConnectionStatus, type AlignReconciliationRun, type Database, type OutboxStatus, OUTBOX_NOTIFY_CHANNEL,
+} from '@illumera/db-schema'
 import { type Kysely, sql } from 'kysely'
 import { cursorText, keysetAfter, type TimeCursor } from '../http/pagination.js'
 
@@ -78,4 +80,42 @@ export async function oldestPendingByConnection(db: Kysely<Database>, connection
     .groupBy('connection_id')
     .execute()
   return new Map(rows.map((r) => [r.connection_id!, new Date(r.oldest as unknown as Date)]))
+}
+
+/** Every outbox row by status, and the oldest pending one: the queue depth the dashboard headlines. */
+export async function summarizeOutbox(db: Kysely<Database>): Promise<{ counts: Record<OutboxStatus, number>; oldestPendingAt: Date | null }> {
+  const [byStatus, oldest] = await Promise.all([
+    db.selectFrom('align_sync_outbox').select(['status', (eb) => eb.fn.countAll<string>().as('count')]).groupBy('status').execute(),
+    db.selectFrom('align_sync_outbox').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', '=', 'pending').executeTakeFirst(),
+  ])
+  const counts: Record<OutboxStatus, number> = { pending: 0, processing: 0, done: 0, failed: 0 }
+  for (const row of byStatus) counts[row.status] = Number(row.count)
+  return { counts, oldestPendingAt: oldest?.oldest ? new Date(oldest.oldest as unknown as Date) : null }
+}
+
+/**
+ * Align's limit per API key (600 requests per sliding minute, shared by every caller of that key). The
+ * sync-worker paces itself a little below it (see @illumera/align-rate-budget); the dashboard shows the
+ * key's budget as Align counts it.
+ */
+export const ALIGN_REQUESTS_PER_MINUTE = 600
+
+/** Calls granted in the last minute per connection (align_rate_budgets.grants are epoch ms). */
+export async function countRecentGrants(db: Kysely<Database>, connectionIds: string[], now: Date): Promise<Map<string, number>> {
+  if (connectionIds.length === 0) return new Map()
+  const since = now.getTime() - 60_000
+  const rows = await db.selectFrom('align_rate_budgets')
+    .select(['connection_id', sql<number>`(select count(*) from unnest(grants) g where g > ${since})::int`.as('used')])
+    .where('connection_id', 'in', connectionIds)
+    .execute()
+  return new Map(rows.map((r) => [r.connection_id, Number(r.used)]))
+}
+
+/** Reconciliation runs, newest first. */
+export function listReconciliationRuns(
+  db: Kysely<Database>, before: TimeCursor | undefined, limit: number,
+): Promise<Array<AlignReconciliationRun & { cursor_at: string }>> {
+  let query = db.selectFrom('align_reconciliation_runs').selectAll().select(cursorText('started_at').as('cursor_at'))
+  if (before) query = query.where(keysetAfter('started_at', 'id', before, '<'))
+  return query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
 }

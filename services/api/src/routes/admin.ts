@@ -4,7 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { Kysely } from 'kysely'
 import {
-  listConnections, listDeliveries, listOutbox, listReconciliation, oldestPendingByConnection, resetFailedOutboxRows,
+  ALIGN_REQUESTS_PER_MINUTE, countRecentGrants, listConnections, listDeliveries, listOutbox, listReconciliation, listReconciliationRuns,
+  oldestPendingByConnection, resetFailedOutboxRows, summarizeOutbox,
 } from '../admin/admin.queries.js'
 import { OutboxCountsView } from '../connections/connection-view.js'
 import { countOutboxByStatus } from '../connections/connections.queries.js'
@@ -14,6 +15,7 @@ import { authErrors, NullableString, pageOf, Timestamp } from '../http/schemas.j
 const Id = Type.String({ minLength: 1, maxLength: 100 })
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null)
+const rateBudgetOf = (used: number) => ({ limitPerMinute: ALIGN_REQUESTS_PER_MINUTE, usedLastMinute: used, remaining: Math.max(0, ALIGN_REQUESTS_PER_MINUTE - used) })
 
 const RetryBody = Type.Object({
   connectionId: Type.Optional(Id),
@@ -52,6 +54,20 @@ const DiscrepancyView = Type.Object({
   field: Type.String(), illumeraValue: NullableString, alignValue: NullableString, detectedAt: Timestamp,
 })
 
+const OutboxSummaryView = Type.Object({ counts: OutboxCountsView, oldestPendingAt: NullableTimestamp })
+
+const RunsQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
+
+const RunView = Type.Object({
+  id: Type.String(), startedAt: Timestamp, finishedAt: NullableTimestamp,
+  outcome: Type.Union([Type.Literal('ok'), Type.Literal('discrepancies'), Type.Literal('failed'), Type.Literal('incomplete'), Type.Null()]),
+  connectionsChecked: Type.Integer(), connectionsIncomplete: Type.Integer(), projectsChecked: Type.Integer(), discrepancies: Type.Integer(),
+  alignCalls: Type.Integer(), error: NullableString,
+})
+
+/** The key's budget as Align counts it: calls in the last minute against its per-key limit. */
+const RateBudgetView = Type.Object({ limitPerMinute: Type.Integer(), usedLastMinute: Type.Integer(), remaining: Type.Integer() })
+
 const ConnectionsQuery = Type.Object({
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('error'), Type.Literal('disconnected')])),
   ...PageQuery,
@@ -61,6 +77,7 @@ const ConnectionHealthView = Type.Object({
   id: Type.String(), tenantId: Type.String(), companyId: Type.String(), status: Type.String(), alignOrgId: Type.String(),
   keyLastFour: Type.String(), apiKeyCreatedAt: Timestamp, lastSyncAt: NullableTimestamp, lastErrorAt: NullableTimestamp,
   lastErrorMessage: NullableString, pausedUntil: NullableTimestamp, outbox: OutboxCountsView, oldestPendingAt: NullableTimestamp,
+  rateBudget: RateBudgetView,
 })
 
 export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?: () => Date }> = async (app, { db, now = () => new Date() }) => {
@@ -88,6 +105,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?
     }), (r) => encodeSeqCursor(String(r.seq)))
   })
 
+  app.get('/outbox/summary', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], response: { 200: OutboxSummaryView, ...authErrors } },
+  }, async () => {
+    const { counts, oldestPendingAt } = await summarizeOutbox(db)
+    return { counts, oldestPendingAt: iso(oldestPendingAt) }
+  })
+
   app.get('/deliveries', {
     onRequest: platformAdmin,
     schema: { tags: ['admin'], querystring: DeliveriesQuery, response: { 200: pageOf(DeliveryView), ...authErrors } },
@@ -112,6 +137,19 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?
     }), (r) => encodeTimeCursor(r.cursor_at, r.id))
   })
 
+  app.get('/reconciliation/runs', {
+    onRequest: platformAdmin,
+    schema: { tags: ['admin'], querystring: RunsQuery, response: { 200: pageOf(RunView), ...authErrors } },
+  }, async (request) => {
+    const { query } = request
+    const rows = await listReconciliationRuns(db, decodeTimeCursor(query.cursor), query.limit)
+    return page(rows, query.limit, (r) => ({
+      id: r.id, startedAt: r.started_at.toISOString(), finishedAt: iso(r.finished_at), outcome: r.outcome,
+      connectionsChecked: r.connections_checked, connectionsIncomplete: r.connections_incomplete, projectsChecked: r.projects_checked,
+      discrepancies: r.discrepancies, alignCalls: r.align_calls, error: r.error,
+    }), (r) => encodeTimeCursor(r.cursor_at, r.id))
+  })
+
   app.get('/connections', {
     onRequest: platformAdmin,
     schema: { tags: ['admin'], querystring: ConnectionsQuery, response: { 200: pageOf(ConnectionHealthView), ...authErrors } },
@@ -119,11 +157,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?
     const { query } = request
     const rows = await listConnections(db, query, decodeTimeCursor(query.cursor), query.limit)
     const ids = rows.slice(0, query.limit).map((r) => r.id)
-    const [counts, oldest] = await Promise.all([countOutboxByStatus(db, ids), oldestPendingByConnection(db, ids)])
+    const [counts, oldest, grants] = await Promise.all([countOutboxByStatus(db, ids), oldestPendingByConnection(db, ids), countRecentGrants(db, ids, now())])
     return page(rows, query.limit, (r) => ({
       id: r.id, tenantId: r.tenant_id, companyId: r.company_id, status: r.status, alignOrgId: r.align_org_id, keyLastFour: r.key_last_four,
       apiKeyCreatedAt: r.api_key_created_at.toISOString(), lastSyncAt: iso(r.last_sync_at), lastErrorAt: iso(r.last_error_at),
       lastErrorMessage: r.last_error_message, pausedUntil: iso(r.paused_until), outbox: counts.get(r.id)!, oldestPendingAt: iso(oldest.get(r.id) ?? null),
+      rateBudget: rateBudgetOf(grants.get(r.id) ?? 0),
     }), (r) => encodeTimeCursor(r.cursor_at, r.id))
   })
 }
