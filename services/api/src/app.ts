@@ -13,6 +13,7 @@ import { authPlugin } from './auth/auth-plugin.js'
 import { formatSchemaErrors } from './http/schema-errors.js'
 import type { TokenVerifier } from './auth/verify-token.js'
 import { adminRoutes } from './routes/admin.js'
+import { DEFAULT_KEY_MAX_AGE_DAYS, registerKeyAgeMetrics } from './connections/key-age.js'
 import { connectionRoutes } from './routes/connections.js'
 import { engagementRoutes } from './routes/engagements.js'
 import { invoiceRoutes } from './routes/invoices.js'
@@ -27,6 +28,8 @@ export interface AlignSettings {
   webhookBaseUrl: string
   /** How long a replaced webhook secret stays accepted (WEBHOOK_SECRET_GRACE_SECONDS). */
   webhookSecretGraceSeconds: number
+  /** ALIGN_KEY_MAX_AGE_DAYS: an Align key older than this needs rotation (default 80). */
+  keyMaxAgeDays?: number
   /** Extra AlignGateway options (timeouts, retries); apiKey and baseUrl are set per call. */
   gatewayOptions?: Omit<AlignGatewayOptions, 'apiKey' | 'baseUrl'>
 }
@@ -47,9 +50,10 @@ export interface AppDeps {
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
 export async function buildApp(deps: AppDeps) {
+  const metrics = deps.metrics ?? createMetricsRegistry('api')
   const base = await createServiceApp({
     logger: deps.logger,
-    metrics: deps.metrics ?? createMetricsRegistry('api'),
+    metrics,
     checks: { database: databaseCheck(deps.db) },
     ...(deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {}),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -57,6 +61,8 @@ export async function buildApp(deps: AppDeps) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>()
   app.setSchemaErrorFormatter(formatSchemaErrors)
   const now = deps.now ?? (() => new Date())
+  const keyMaxAgeDays = deps.align.keyMaxAgeDays ?? DEFAULT_KEY_MAX_AGE_DAYS
+  registerKeyAgeMetrics(metrics, deps.db, keyMaxAgeDays, now)
 
   await app.register(helmet)
   await app.register(swagger, {
@@ -77,7 +83,7 @@ export async function buildApp(deps: AppDeps) {
     await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db })
     await api.register(invoiceRoutes, { prefix: '/invoices', db: deps.db })
     await api.register(connectionRoutes, { prefix: '/align/connections', db: deps.db, secretBox: deps.secretBox, align: deps.align, now })
-    await api.register(adminRoutes, { prefix: '/admin/align', db: deps.db })
+    await api.register(adminRoutes, { prefix: '/admin/align', db: deps.db, now, keyMaxAgeDays })
   }, { prefix: '/api' })
   await app.register(adminDashboardRoutes, { prefix: '/admin' })
 

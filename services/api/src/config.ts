@@ -14,6 +14,7 @@ export const ApiEnv = Type.Object({
   ALIGN_BASE_URL: EnvVars.ALIGN_BASE_URL,
   ALIGN_WEBHOOK_BASE_URL: EnvVars.ALIGN_WEBHOOK_BASE_URL,
   WEBHOOK_SECRET_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600, description: 'an integer number of seconds (0–86400)' }),
+  ALIGN_KEY_MAX_AGE_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 80, description: 'an integer number of days (1–3650)' }),
   AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s):// URL' })),
   AUTH_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM (SPKI) public key' })),
   AUTH_ALGORITHMS: Type.String({
@@ -37,6 +38,8 @@ export interface ApiConfig {
   alignBaseUrl: string
   alignWebhookBaseUrl: string
   webhookSecretGraceSeconds: number
+  /** ALIGN_KEY_MAX_AGE_DAYS: an Align key older than this needs rotation (such keys commonly expire at 90 days). */
+  alignKeyMaxAgeDays: number
   auth: {
     jwksUrl: string | undefined
     publicKeyPem: string | undefined
@@ -75,6 +78,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: A
       alignBaseUrl: parsed.ALIGN_BASE_URL,
       alignWebhookBaseUrl: parsed.ALIGN_WEBHOOK_BASE_URL.replace(/\/+$/, ''),
       webhookSecretGraceSeconds: parsed.WEBHOOK_SECRET_GRACE_SECONDS,
+      alignKeyMaxAgeDays: parsed.ALIGN_KEY_MAX_AGE_DAYS,
       auth: {
         jwksUrl: parsed.AUTH_JWKS_URL,
         publicKeyPem: parsed.AUTH_PUBLIC_KEY,

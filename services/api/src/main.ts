@@ -29,7 +29,10 @@ async function main(): Promise<void> {
     await assertMigrated(db)
     const app = await buildApp({
       db, logger, verifyToken, secretBox, isShuttingDown: () => shuttingDown,
-      align: { baseUrl: config.alignBaseUrl, webhookBaseUrl: config.alignWebhookBaseUrl, webhookSecretGraceSeconds: config.webhookSecretGraceSeconds },
+      align: {
+        baseUrl: config.alignBaseUrl, webhookBaseUrl: config.alignWebhookBaseUrl, webhookSecretGraceSeconds: config.webhookSecretGraceSeconds,
+        keyMaxAgeDays: config.alignKeyMaxAgeDays,
+      },
     })
     await app.listen({ host: '0.0.0.0', port: config.port })
     logger.info({ port: config.port, alignBaseUrl: config.alignBaseUrl }, 'api listening')

@@ -129,4 +129,11 @@ describe('config', () => {
     expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', DB_POOL_SIZE: '0' })).toThrow(/^DB_POOL_SIZE/)
     expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', DB_POOL_SIZE: 'many' })).toThrow(/^DB_POOL_SIZE/)
   })
+
+  it('ALIGN_KEY_MAX_AGE_DAYS sets the key-rotation threshold (default 80) and must be a positive number of days', () => {
+    expect(loadConfig({ ...base, AUTH_DEV_KEYS: '1' }).config.alignKeyMaxAgeDays).toBe(80)
+    expect(loadConfig({ ...base, AUTH_DEV_KEYS: '1', ALIGN_KEY_MAX_AGE_DAYS: '45' }).config.alignKeyMaxAgeDays).toBe(45)
+    expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', ALIGN_KEY_MAX_AGE_DAYS: '0' })).toThrow(/^ALIGN_KEY_MAX_AGE_DAYS/)
+    expect(() => loadConfig({ ...base, AUTH_DEV_KEYS: '1', ALIGN_KEY_MAX_AGE_DAYS: 'ninety' })).toThrow(/^ALIGN_KEY_MAX_AGE_DAYS/)
+  })
 })

@@ -1,5 +1,8 @@
-import type { AlignConnection, AlignConnectionUpdate, Database, NewAlignConnection, OutboxStatus } from '@illumera/db-schema'
+import type {
+  AlignConnection, AlignConnectionSettingsChange, AlignConnectionUpdate, Database, NewAlignConnection, NewAlignConnectionSettingsChange, OutboxStatus,
+} from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
+import { cursorText, keysetAfter, type TimeCursor } from '../http/pagination.js'
 import type { CompanyScope } from '../projects/projects.queries.js'
 
 /** Statuses in which a connection still exists for its company (error is fixed by a key rotation). */
@@ -50,4 +53,18 @@ export async function countOutboxByStatus(db: Kysely<Database>, connectionIds: s
     if (counts) counts[row.status] = Number(row.count)
   }
   return result
+}
+
+export function insertSettingsChange(db: Kysely<Database>, values: NewAlignConnectionSettingsChange): Promise<AlignConnectionSettingsChange> {
+  return db.insertInto('align_connection_settings_changes').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+/** A connection's settings changes, newest first (keyset-paginated). */
+export function listSettingsChanges(
+  db: Kysely<Database>, connectionId: string, before: TimeCursor | undefined, limit: number,
+): Promise<Array<AlignConnectionSettingsChange & { cursor_at: string }>> {
+  let query = db.selectFrom('align_connection_settings_changes').selectAll().select(cursorText('changed_at').as('cursor_at'))
+    .where('connection_id', '=', connectionId)
+  if (before) query = query.where(keysetAfter('changed_at', 'id', before, '<'))
+  return query.orderBy('changed_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
 }

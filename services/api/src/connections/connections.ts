@@ -13,14 +13,16 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import {
   AlignApiError, AlignAuthError, AlignGateway, AlignNotFoundError, type AlignMe, type AlignWebhookSubscription,
 } from '@illumera/align-gateway'
-import type { AlignConnection, Database } from '@illumera/db-schema'
+import { type AlignConnection, type AlignSyncRun, type Database, pushesToAlign } from '@illumera/db-schema'
 import { badRequest, conflict, decryptConnectionSecret, encryptConnectionSecret, HttpError, notFound, type SecretBox } from '@illumera/service-kit'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { AlignSettings } from '../app.js'
 import { isUniqueViolation } from '../http/pg-errors.js'
 import type { CompanyScope } from '../projects/projects.queries.js'
-import { type BackfillCounts, enqueueBackfill } from '../sync/backfill.js'
+import { type BackfillCounts, runBackfill } from '../sync/backfill.js'
+import { type ResyncCounts, runResync } from '../sync/resync.js'
+import { applySettingsPatch, checkSettingsPatch, type SettingsPatch, settingsOf, writeSyncSettings } from './connection-settings.js'
 import { findLiveConnection, insertConnection, lockConnection, updateConnection } from './connections.queries.js'
 
 /** Every event of the reference's Webhook Event Catalog: unhandled ones are still recorded by the ingest. */
@@ -100,10 +102,20 @@ function lastFour(apiKey: string): string {
   return apiKey.slice(-4)
 }
 
+/** Who asks: the company and the acting user (users.id, the token's subject) for the audit trail. */
+export type Actor = CompanyScope & { userId: string }
+
+/**
+ * Connects the company. Unless `backfill` is false, the initial sync (a backfill of existing projects, users,
+ * members and entries) is enqueued in the same transaction, so it starts at once; the connection status
+ * shows its progress. Settings given here apply from the start (an inbound-only connection has no initial sync).
+ */
 export async function connectCompany(
-  ctx: ConnectionContext, scope: CompanyScope, input: { apiKey: string; backfill: boolean },
-): Promise<{ connection: AlignConnection; backfill: BackfillCounts | null }> {
+  ctx: ConnectionContext, actor: Actor, input: { apiKey: string; backfill: boolean; settings?: SettingsPatch | undefined },
+): Promise<{ connection: AlignConnection; backfill: BackfillCounts | null; initialSync: AlignSyncRun | null }> {
+  const scope = actor
   const alreadyConnected = () => conflict(`company ${scope.companyId} already has an Align connection; rotate it with PATCH or disconnect it first`, 'already_connected')
+  if (input.settings) checkSettingsPatch(input.settings)
   if (await findLiveConnection(ctx.db, scope)) throw alreadyConnected()
 
   const gateway = gatewayFor(ctx, input.apiKey)
@@ -121,8 +133,12 @@ export async function connectCompany(
         webhook_secret: encryptConnectionSecret(ctx.secretBox, id, 'webhook_secret', subscription.hmacSecret),
         webhook_url: subscription.destinationUrl, webhook_path_token: pathToken, status: 'active', api_key_created_at: ctx.now(),
       })
-      const backfill = input.backfill ? await enqueueBackfill(trx, { ...scope, connectionId: id }) : null
-      return { connection, backfill }
+      const configured = input.settings
+        ? (await writeSyncSettings(trx, connection, applySettingsPatch(settingsOf(connection), input.settings), actor.userId, ctx.now())).connection
+        : connection
+      if (!input.backfill || !pushesToAlign(configured.sync_direction)) return { connection: configured, backfill: null, initialSync: null }
+      const initial = await runBackfill(trx, { ...scope, connectionId: id }, 'initial_sync', actor.userId)
+      return { connection: configured, backfill: initial.counts, initialSync: initial.run }
     })
   } catch (err) {
     await deleteSubscription(ctx, gateway, subscription.id)
@@ -218,11 +234,28 @@ export async function disconnectCompany(ctx: ConnectionContext, scope: CompanySc
   })
 }
 
-export async function backfillCompany(ctx: ConnectionContext, scope: CompanyScope): Promise<BackfillCounts> {
+/** The company's active connection, locked, when it pushes to Align; else a 409 saying why not. */
+async function lockOutboundConnection(trx: Transaction<Database>, scope: CompanyScope, what: string): Promise<AlignConnection> {
+  const live = await findLiveConnection(trx, scope)
+  const row = live && await lockConnection(trx, live.id)
+  if (!row || row.status !== 'active') throw conflict(`company ${scope.companyId} has no active Align connection`, 'not_connected')
+  if (!pushesToAlign(row.sync_direction)) {
+    throw conflict(`the connection's sync direction is ${row.sync_direction}: nothing is pushed to Align, so there is nothing to ${what}; change syncDirection with PATCH /api/align/connections/settings first`, 'outbound_sync_off')
+  }
+  return row
+}
+
+export async function backfillCompany(ctx: ConnectionContext, actor: Actor): Promise<BackfillCounts> {
   return ctx.db.transaction().execute(async (trx) => {
-    const live = await findLiveConnection(trx, scope)
-    const row = live && await lockConnection(trx, live.id)
-    if (!row || row.status !== 'active') throw conflict(`company ${scope.companyId} has no active Align connection`, 'not_connected')
-    return enqueueBackfill(trx, { ...scope, connectionId: row.id })
+    const row = await lockOutboundConnection(trx, actor, 'backfill')
+    return (await runBackfill(trx, { ...actor, connectionId: row.id }, 'backfill', actor.userId)).counts
+  })
+}
+
+/** Re-enqueues every linked entity that carries a mapped field, so Align's records take the current mappings. */
+export async function resyncCompany(ctx: ConnectionContext, actor: Actor): Promise<{ counts: ResyncCounts; run: AlignSyncRun }> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const row = await lockOutboundConnection(trx, actor, 'resync')
+    return runResync(trx, { ...actor, connectionId: row.id }, actor.userId)
   })
 }

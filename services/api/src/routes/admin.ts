@@ -7,10 +7,12 @@ import {
   ALIGN_REQUESTS_PER_MINUTE, countRecentGrants, listConnections, listDeliveries, listOutbox, listReconciliation, listReconciliationRuns,
   oldestPendingByConnection, resetFailedOutboxRows, summarizeOutbox,
 } from '../admin/admin.queries.js'
-import { OutboxCountsView } from '../connections/connection-view.js'
+import { ConnectionSyncFields, OutboxCountsView, toConnectionSyncFields } from '../connections/connection-view.js'
 import { countOutboxByStatus } from '../connections/connections.queries.js'
+import { DEFAULT_KEY_MAX_AGE_DAYS } from '../connections/key-age.js'
 import { decodeSeqCursor, decodeTimeCursor, encodeSeqCursor, encodeTimeCursor, page, PageQuery } from '../http/pagination.js'
 import { authErrors, NullableString, pageOf, Timestamp } from '../http/schemas.js'
+import { loadSyncProgress } from '../sync/sync-runs.js'
 
 const Id = Type.String({ minLength: 1, maxLength: 100 })
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
@@ -77,10 +79,14 @@ const ConnectionHealthView = Type.Object({
   id: Type.String(), tenantId: Type.String(), companyId: Type.String(), status: Type.String(), alignOrgId: Type.String(),
   keyLastFour: Type.String(), apiKeyCreatedAt: Timestamp, lastSyncAt: NullableTimestamp, lastErrorAt: NullableTimestamp,
   lastErrorMessage: NullableString, pausedUntil: NullableTimestamp, outbox: OutboxCountsView, oldestPendingAt: NullableTimestamp,
+  // syncDirection, keyAge { days, thresholdDays, needsRotation }, initialSync / latestSyncRun { total, done, failed, pending, completed, … }
+  ...ConnectionSyncFields,
   rateBudget: RateBudgetView,
 })
 
-export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?: () => Date }> = async (app, { db, now = () => new Date() }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?: () => Date; keyMaxAgeDays?: number }> = async (
+  app, { db, now = () => new Date(), keyMaxAgeDays = DEFAULT_KEY_MAX_AGE_DAYS },
+) => {
   const platformAdmin = app.requireRole('platform_admin')
 
   app.post('/sync/retry-failed', {
@@ -157,11 +163,13 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; now?
     const { query } = request
     const rows = await listConnections(db, query, decodeTimeCursor(query.cursor), query.limit)
     const ids = rows.slice(0, query.limit).map((r) => r.id)
+    const progress = await loadSyncProgress(db, ids)
     const [counts, oldest, grants] = await Promise.all([countOutboxByStatus(db, ids), oldestPendingByConnection(db, ids), countRecentGrants(db, ids, now())])
     return page(rows, query.limit, (r) => ({
       id: r.id, tenantId: r.tenant_id, companyId: r.company_id, status: r.status, alignOrgId: r.align_org_id, keyLastFour: r.key_last_four,
       apiKeyCreatedAt: r.api_key_created_at.toISOString(), lastSyncAt: iso(r.last_sync_at), lastErrorAt: iso(r.last_error_at),
       lastErrorMessage: r.last_error_message, pausedUntil: iso(r.paused_until), outbox: counts.get(r.id)!, oldestPendingAt: iso(oldest.get(r.id) ?? null),
+      ...toConnectionSyncFields(r, progress.get(r.id)!, now(), keyMaxAgeDays),
       rateBudget: rateBudgetOf(grants.get(r.id) ?? 0),
     }), (r) => encodeTimeCursor(r.cursor_at, r.id))
   })

@@ -1,10 +1,11 @@
 // Sync triggers: one function per row of the reference's Sync Triggers table (plus unlock). Each runs in
 // the caller's transaction, looks up the company's active connection there, and writes nothing when there
-// is none; otherwise it writes one outbox row (+ NOTIFY, delivered on commit) with a typed payload.
+// is none or its sync direction is align_to_illumera (outbound off); otherwise it writes one outbox row
+// (+ NOTIFY, delivered on commit) with a typed payload.
 // Callers write rows in dependency order (user before project_member, …); the worker keeps that order.
 import { insertOutboxRow, type Database, type Engagement, type OutboxPayloads, type Project, type ProjectSlot, type TimeEntry, type User } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
-import { findActiveConnection, markTimeEntrySyncPending } from './sync.queries.js'
+import { findOutboundConnection, markTimeEntrySyncPending } from './sync.queries.js'
 
 interface Owner {
   tenant_id: string
@@ -48,7 +49,7 @@ export function timeEntryPayload(entry: TimeEntry, context: TimeEntryContext): O
 
 /** Project created or updated → project upsert. */
 export async function enqueueProjectUpsert(trx: Kysely<Database>, project: Project): Promise<boolean> {
-  const connection = await findActiveConnection(trx, project.tenant_id, project.company_id)
+  const connection = await findOutboundConnection(trx, project.tenant_id, project.company_id)
   if (!connection) return false
   await insertOutboxRow(trx, {
     tenantId: project.tenant_id, companyId: project.company_id, connectionId: connection.id,
@@ -59,7 +60,7 @@ export async function enqueueProjectUpsert(trx: Kysely<Database>, project: Proje
 
 /** Project activated → staffing wiki page upsert from its open slots (local id = project id). */
 export async function enqueueWikiPageUpsert(trx: Kysely<Database>, project: Project, slots: ProjectSlot[]): Promise<boolean> {
-  const connection = await findActiveConnection(trx, project.tenant_id, project.company_id)
+  const connection = await findOutboundConnection(trx, project.tenant_id, project.company_id)
   if (!connection) return false
   await insertOutboxRow(trx, {
     tenantId: project.tenant_id, companyId: project.company_id, connectionId: connection.id,
@@ -70,7 +71,7 @@ export async function enqueueWikiPageUpsert(trx: Kysely<Database>, project: Proj
 
 /** Engagement accepted, or profile of an engaged user updated → user upsert (for that company's connection). */
 export async function enqueueUserUpsert(trx: Kysely<Database>, owner: Owner, user: User): Promise<boolean> {
-  const connection = await findActiveConnection(trx, owner.tenant_id, owner.company_id)
+  const connection = await findOutboundConnection(trx, owner.tenant_id, owner.company_id)
   if (!connection) return false
   await insertOutboxRow(trx, {
     tenantId: owner.tenant_id, companyId: owner.company_id, connectionId: connection.id,
@@ -81,7 +82,7 @@ export async function enqueueUserUpsert(trx: Kysely<Database>, owner: Owner, use
 
 /** Engagement accepted → project member upsert (local id = engagement id). Enqueue the user first. */
 export async function enqueueProjectMemberUpsert(trx: Kysely<Database>, engagement: Engagement, userId: string): Promise<boolean> {
-  const connection = await findActiveConnection(trx, engagement.tenant_id, engagement.company_id)
+  const connection = await findOutboundConnection(trx, engagement.tenant_id, engagement.company_id)
   if (!connection) return false
   await insertOutboxRow(trx, {
     tenantId: engagement.tenant_id, companyId: engagement.company_id, connectionId: connection.id,
@@ -93,7 +94,7 @@ export async function enqueueProjectMemberUpsert(trx: Kysely<Database>, engageme
 
 /** Engagement ended → project member delete. */
 export async function enqueueProjectMemberDelete(trx: Kysely<Database>, engagement: Engagement): Promise<boolean> {
-  const connection = await findActiveConnection(trx, engagement.tenant_id, engagement.company_id)
+  const connection = await findOutboundConnection(trx, engagement.tenant_id, engagement.company_id)
   if (!connection) return false
   await insertOutboxRow(trx, {
     tenantId: engagement.tenant_id, companyId: engagement.company_id, connectionId: connection.id,
@@ -104,7 +105,7 @@ export async function enqueueProjectMemberDelete(trx: Kysely<Database>, engageme
 
 /** Time entry created or updated → time_entry upsert; the entry's sync_status becomes pending. */
 export async function enqueueTimeEntryUpsert(trx: Kysely<Database>, entry: TimeEntry, context: TimeEntryContext): Promise<boolean> {
-  const connection = await findActiveConnection(trx, entry.tenant_id, entry.company_id)
+  const connection = await findOutboundConnection(trx, entry.tenant_id, entry.company_id)
   if (!connection) return false
   await insertOutboxRow(trx, {
     tenantId: entry.tenant_id, companyId: entry.company_id, connectionId: connection.id,
@@ -135,7 +136,7 @@ async function enqueueTimeEntryAction(
   entityType: 'time_entry' | 'time_entry_submit' | 'time_entry_unlock',
   operation: 'upsert' | 'delete',
 ): Promise<boolean> {
-  const connection = await findActiveConnection(trx, entry.tenant_id, entry.company_id)
+  const connection = await findOutboundConnection(trx, entry.tenant_id, entry.company_id)
   if (!connection) return false
   const base = { tenantId: entry.tenant_id, companyId: entry.company_id, connectionId: connection.id, localId: entry.id }
   if (entityType === 'time_entry') await insertOutboxRow(trx, { ...base, entityType, operation, payload: null })

@@ -51,7 +51,7 @@ export type CreatedTimeEntry = TimeEntry & { user_id: string; outbox_rows: numbe
  * Creating a time entry as ONE statement (one round trip, atomic like a transaction): it finds the accepted
  * engagement of the caller's tenant and company (the talent's own when `onlyUserId` is set; an adjusted entry
  * must be a live entry of that engagement), inserts the entry, and, only when the company has an active
- * connection at that moment, inserts the time_entry upsert outbox row (payload = OutboxPayloads['time_entry'],
+ * connection that pushes to Align at that moment, inserts the time_entry upsert outbox row (payload = OutboxPayloads['time_entry'],
  * built with jsonb_build_object) and NOTIFYs the worker (delivered on commit). The entry's sync_status is
  * 'pending' by the column default, as enqueueTimeEntryUpsert leaves it.
  * Nothing is written and undefined comes back when any condition fails; the caller then finds out why.
@@ -76,6 +76,7 @@ export async function createTimeEntryWithSync(db: Kysely<Database>, scope: Compa
     conn as (
       select c.id from align_connections c, eng
       where c.tenant_id = eng.tenant_id and c.company_id = eng.company_id and c.status = 'active'
+        and c.sync_direction <> 'align_to_illumera' -- outbound off: no outbox row (as findOutboundConnection)
       limit 1
     ),
     entry as (

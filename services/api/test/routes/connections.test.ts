@@ -28,13 +28,15 @@ async function connect(s: Awaited<ReturnType<typeof seedCompany>>, apiKey: strin
 }
 
 describe('POST /api/align/connections', () => {
-  it('verifies the key, registers the webhook with the full catalog, and stores both secrets encrypted', async () => {
+  it('verifies the key, registers the webhook with the full catalog, stores both secrets encrypted, and starts the initial sync', async () => {
     const s = await seedCompany(t.db)
     const org = await sandbox.control.createOrg()
     const res = await connect(s, org.apiKey)
     expect(res.statusCode, res.body).toBe(201)
     const { connection, backfill } = res.json()
-    expect(backfill).toBeNull()
+    // The initial sync runs unless the request opts out: the seeded project (active), talent and membership.
+    expect(backfill).toEqual({ projects: 1, users: 1, members: 1, timeEntries: 0, submits: 0, wikiPages: 1 })
+    expect(connection.initialSync).toMatchObject({ kind: 'initial_sync', total: 4, done: 0, failed: 0, pending: 4, completed: false })
     expect(connection).toMatchObject({ companyId: s.company.id, status: 'active', alignOrgId: org.organizationId, alignKeyScope: 'organization', keyLastFour: org.apiKey.slice(-4) })
     expect(connection.webhookUrl).toMatch(/^https:\/\/ingest\.example\.test\/api\/webhooks\/align\/[A-Za-z0-9_-]{32}$/)
     expect(res.body).not.toContain(org.apiKey)
@@ -53,7 +55,7 @@ describe('POST /api/align/connections', () => {
 
     const status = await h.app.inject({ method: 'GET', url: '/api/align/connections', headers: await h.headers(s.admin) })
     expect(status.statusCode).toBe(200)
-    expect(status.json()).toMatchObject({ id: connection.id, status: 'active', keyLastFour: org.apiKey.slice(-4), outbox: { pending: 0, processing: 0, done: 0, failed: 0 } })
+    expect(status.json()).toMatchObject({ id: connection.id, status: 'active', keyLastFour: org.apiKey.slice(-4), outbox: { pending: 4, processing: 0, done: 0, failed: 0 } })
     expect(status.body).not.toContain(org.apiKey)
 
     // A second connection for the company is a conflict, before Align is called.
@@ -205,7 +207,7 @@ describe('DELETE /api/align/connections', () => {
   it('deletes the subscription, marks the connection disconnected, keeps its outbox rows and stops new ones', async () => {
     const s = await seedCompany(t.db)
     const org = await sandbox.control.createOrg()
-    const created = (await connect(s, org.apiKey)).json().connection
+    const created = (await connect(s, org.apiKey, { backfill: false })).json().connection
     const headers = await h.headers(s.talent)
     const entry = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: s.engagement.id, workDate: '2026-11-03', minutes: 60 } })
     expect(await outboxRows(t.db, entry.json().id)).toHaveLength(1)
@@ -232,7 +234,7 @@ describe('POST /api/align/connections/backfill', () => {
   it('enqueues what is neither linked nor pending, and nothing the second time', async () => {
     const s = await seedCompany(t.db)
     const org = await sandbox.control.createOrg()
-    const connection = (await connect(s, org.apiKey)).json().connection
+    const connection = (await connect(s, org.apiKey, { backfill: false })).json().connection
     await createTimeEntry(t.db, s.engagement)
     const deleted = await createTimeEntry(t.db, s.engagement, { deleted_at: new Date() })
     const imported = await createTimeEntry(t.db, s.engagement, { source: 'align' })
