@@ -10,6 +10,7 @@
 import { AlignConflictError, type AlignGateway, AlignNotFoundError, AlignValidationError } from '@illumera/align-gateway'
 import type { AlignSyncOutboxRow } from '@illumera/db-schema'
 import type { DependencyTarget, LinkRow, LinkWrite } from './outbox.queries.js'
+import { asksToRecreate, recreateKey, recreateMissing } from './recreate-missing.js'
 
 export class PermanentSyncError extends Error {
   override name = 'PermanentSyncError'
@@ -243,10 +244,12 @@ const projectMember: Handler = async (ctx) => {
   if (!projectLink) return waitFor('project', localProjectId, 'a member needs its project')
   if (!userLink) return waitFor('user', localUserId, 'a member needs its user')
   const memberId = `${projectLink.align_entity_id}:${userLink.align_entity_id}`
-  if (self?.align_entity_id === memberId) return done([], [key('project_member', memberId)])
-  // Adding is idempotent in Align (an existing member comes back with 200), so no lookup is needed.
+  // A written link needs no call, unless reconciliation --fix asks to add it again (Align may have lost it).
+  if (self?.align_entity_id === memberId && !asksToRecreate(ctx)) return done([], [key('project_member', memberId)])
+  // Adding is idempotent in Align (an existing member comes back with 200), so no lookup is needed. Once a
+  // link exists the first key is spent: its stored answer would come back without adding anything.
   await ctx.call('addProjectMember', (g) => g.addProjectMember(projectLink.align_entity_id, userLink.align_entity_id,
-    { roleOverride: 'developer', externalRef: { externalType: 'project_member', externalId: id } }, { idempotencyKey: id }))
+    { roleOverride: 'developer', externalRef: { externalType: 'project_member', externalId: id } }, { idempotencyKey: self ? recreateKey(ctx) : id }))
   return done([{ externalType: 'project_member', externalId: id, alignEntityType: 'project_member', alignEntityId: memberId }], [key('project_member', memberId)])
 }
 
@@ -275,11 +278,18 @@ const timeEntry: Handler = async (ctx) => {
     workDate: str(p, 'workDate', 'time_entry'), minutes: int(p, 'minutes', 'time_entry'),
     description: optStr(p, 'notes'), billable: bool(p, 'timeBillingEnabled', true),
   }
+  let vanished = false
   if (self) {
-    // DESIGN: a 404 here (a manager deleted the entry in Align) is a dead letter, not a re-create: billable
-    // hours someone removed on purpose are not resurrected behind their back.
-    await ctx.call('updateTimeEntry', (g) => g.updateTimeEntry(self.align_entity_id, fields))
-    return done([], [key('time_entry', id)])
+    try {
+      await ctx.call('updateTimeEntry', (g) => g.updateTimeEntry(self.align_entity_id, fields))
+      return done([], [key('time_entry', id)])
+    } catch (err) {
+      // DESIGN: a 404 here (a manager deleted the entry in Align) is a dead letter, not a re-create: billable
+      // hours someone removed on purpose are not resurrected behind their back. Unless reconciliation --fix
+      // asked for exactly that: then it is re-created below (recreate-missing.ts).
+      if (!(err instanceof AlignNotFoundError) || !asksToRecreate(ctx)) throw err
+      vanished = true
+    }
   }
   const projectLink = links.get(key('project', localProjectId))
   const userLink = links.get(key('user', localUserId))
@@ -290,10 +300,12 @@ const timeEntry: Handler = async (ctx) => {
     // Align refuses an entry of a non-member (422 user_not_member): wait for the membership.
     return { kind: 'wait', target: { key: `project_member:${memberId}`, alignEntityType: 'project_member', alignEntityId: memberId }, reason: `waiting for the project membership ${memberId}` }
   }
-  const alignId = await createOrAdopt(ctx, 'time_entry', id,
-    () => ctx.call('createTimeEntry', (g) => g.createTimeEntry(projectLink.align_entity_id,
-      { userId: userLink.align_entity_id, ...fields, externalRef: { externalType: 'time_entry', externalId: id } }, { idempotencyKey: id })),
-    (alignId) => ctx.call('updateTimeEntry', (g) => g.updateTimeEntry(alignId, fields)))
+  const createEntry = (idempotencyKey: string) => ctx.call('createTimeEntry', (g) => g.createTimeEntry(projectLink.align_entity_id,
+    { userId: userLink.align_entity_id, ...fields, externalRef: { externalType: 'time_entry', externalId: id } }, { idempotencyKey }))
+  const updateEntry = (alignId: string) => ctx.call('updateTimeEntry', (g) => g.updateTimeEntry(alignId, fields))
+  const alignId = vanished
+    ? await recreateMissing(ctx, 'time_entry', createEntry, updateEntry)
+    : await createOrAdopt(ctx, 'time_entry', id, () => createEntry(id), updateEntry)
   return done([{ externalType: 'time_entry', externalId: id, alignEntityType: 'time_entry', alignEntityId: alignId }], [key('time_entry', id)])
 }
 
