@@ -208,7 +208,7 @@ describe('--dry-run and --fix', () => {
 
     const outbox = await t.db.selectFrom('align_sync_outbox').selectAll().where('connection_id', '=', conn.connectionId).execute()
     expect(outbox.map((r) => [r.entity_type, r.local_id, r.operation, r.status, r.payload])).toEqual([
-      ['user', orphan.id, 'upsert', 'pending', { email: orphan.email, name: 'Ada Orphan', role: 'talent' }],
+      ['user', orphan.id, 'upsert', 'pending', { email: orphan.email, name: 'Ada Orphan', role: 'talent', recreateIfMissing: true }],
     ])
     expect(first.connections[0]!.fixes).toEqual({ enqueued: 1, alreadyQueued: 0, entityGone: 0 })
     expect(second.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 1, entityGone: 0 })
