@@ -116,6 +116,21 @@ export async function insertRun(db: Kysely<Database>, startedAt: Date, options: 
   return row.id
 }
 
+/**
+ * Closes the runs a dead process left open (finished_at null, e.g. after kill -9) as `failed`, with an error
+ * saying so and naming the run that found them. Only called while holding the reconciliation lock: no other
+ * run is alive then, so every open row but the caller's own is abandoned. Returns their ids.
+ */
+export async function closeAbandonedRuns(db: Kysely<Database>, closingRunId: string, now: Date): Promise<string[]> {
+  const rows = await db.updateTable('align_reconciliation_runs')
+    .set({ outcome: 'failed', finished_at: now, error: `crashed: the process ended before the run finished (closed by run ${closingRunId})` })
+    .where('finished_at', 'is', null)
+    .where('id', '!=', closingRunId)
+    .returning('id')
+    .execute()
+  return rows.map((r) => r.id)
+}
+
 export interface RunTotals {
   outcome: ReconciliationOutcome
   finishedAt: Date

@@ -11,6 +11,8 @@
 //   read, a partial link read); the run goes on with the other connections and ends 'incomplete'.
 // - outcome: ok (all agree) · discrepancies (findings, every check complete) · incomplete (some check could
 //   not finish) · failed (the run itself broke, e.g. the database). Exit codes: 0 · 1 · 2 · 2.
+// - abandoned run: a run row still open (finished_at null) when a run starts holding the lock: its process died
+//   (kill -9, OOM). The starting run closes it as failed, error "crashed: …", so it does not stay "running".
 import { type AlignGateway, AlignAuthError, AlignNotFoundError, MAX_PAGE_SIZE } from '@illumera/align-gateway'
 import type { Database, NewAlignReconciliationLogRow, ReconciliationOutcome } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
@@ -22,7 +24,7 @@ import { enqueueLinkFix } from './fix.js'
 import { withReconciliationLock } from './lock.js'
 import { absDiff, decimalToCents } from './money.js'
 import {
-  type ConnectionRow, finishRun, insertDiscrepancies, insertRun, type LinkedProject, listConnections, listLinkedProjectsPage,
+  closeAbandonedRuns, type ConnectionRow, finishRun, insertDiscrepancies, insertRun, type LinkedProject, listConnections, listLinkedProjectsPage,
   listLocalLinksPage, sumApprovedMinutes, sumInvoicedCents,
 } from './reconcile.queries.js'
 
@@ -142,6 +144,11 @@ async function reconcileAll(deps: ReconcileDeps): Promise<RunSummary> {
   const runId = options.dryRun ? null : await insertRun(db, startedAt, runOptions)
   logger.info({ runId, ...runOptions, dryRun: options.dryRun, connections: connections.length }, 'reconciliation started')
   try {
+    if (runId) {
+      // We hold the lock, so a run row still open belongs to a process that died: close it, or it stays "running".
+      const abandoned = await closeAbandonedRuns(db, runId, clock.now())
+      if (abandoned.length > 0) logger.warn({ runId, abandonedRunIds: abandoned }, 'closed runs whose process died before finishing (outcome failed)')
+    }
     const summaries: ConnectionSummary[] = []
     for (const connection of connections) summaries.push(await reconcileConnection(deps, connection, runId, startedAt))
     const finishedAt = clock.now()
