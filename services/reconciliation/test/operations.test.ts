@@ -160,6 +160,15 @@ describe('main: exit codes, stdout line and JSON log summary', () => {
     })
   })
 
+  it('2 when the run itself fails (its database does not exist): one line says so', async () => {
+    const url = new URL(t.url)
+    url.pathname = '/no_such_database_for_reconciliation'
+    const failed = capture()
+    expect(await main([], env({ DATABASE_URL: url.toString() }), failed.io)).toBe(2)
+    expect(failed.out).toHaveLength(1)
+    expect(failed.out[0]).toMatch(/^reconciliation failed: .*no_such_database_for_reconciliation/)
+  })
+
   it('2 when a connection is incomplete (its key was revoked)', async () => {
     const { conn } = await projectWithMinutes(60, 60)
     await sandbox.control.revokeKey(conn.apiKey)
@@ -182,7 +191,7 @@ describe('the real process', () => {
     child.stderr.on('data', (c) => { stderr += String(c) })
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
     expect(stderr).toBe('')
-    expect(code).toBe(1)
+    expect(code, stdout).toBe(1)
     const lines = stdout.trim().split('\n')
     expect(lines.filter((l) => l.startsWith('reconciliation discrepancies (dry run): 1 connection(s), 1 project(s), 1 discrepancy(ies)'))).toHaveLength(1)
     expect(lines.some((l) => l.includes('"msg":"reconciliation finished"'))).toBe(true)
