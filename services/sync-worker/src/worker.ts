@@ -17,6 +17,7 @@ import type { Kysely } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { createMappingSource, mappingForRow } from './outbox/field-mappings.js'
 import { COALESCING_TYPES, type HandlerContext, handlers, type Outcome, PermanentSyncError, userInvite } from './outbox/handlers.js'
 import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
 import {
@@ -108,6 +109,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const log = deps.logger.child({ component: 'outbox' })
   const metrics: SyncMetrics | null = deps.metrics ? createSyncMetrics(deps.metrics, () => readOutboxDepth(db)) : null
   const maxAttempts = o.retryDelaysMs.length + 1
+  const mappingSource = createMappingSource(db)
   let cursor = ''
   // The earliest moment a paused connection (budget or 429) may go again: the loop sleeps no longer than that.
   let earliestResume: number | null = null
@@ -361,6 +363,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       tenantId, now, row: unit.head, payload: unit.payload,
       recovering: unit.head.prev_attempt_at !== null || unit.head.attempts > 0,
       call: (operation, fn) => callAlign(connection, gateway, operation, fn),
+      mapping: mappingForRow(mappingSource, unit.head),
       links: async (keys) => new Map((await findLinks(db, tenantId, keys)).map((l: LinkRow) => [`${l.external_type}:${l.external_id}`, l])),
       linkByAlignId: (type, id) => findLinkByAlignId(db, tenantId, type, id),
     }
@@ -368,9 +371,11 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   }
 
   async function bulkInvite(unit: Unit, connection: ConnectionRow, gateway: AlignGateway): Promise<Array<{ row: ClaimedRow; outcome: Outcome | Error }>> {
+    // The role mapping read fresh enough for the newest row of the batch.
+    const mappings = await mappingSource.fieldMappings(connection.id, new Date(Math.max(...unit.rows.map((r) => r.created_at.getTime()))))
     const prepared: Array<{ row: ClaimedRow; invite: ReturnType<typeof userInvite> | null; error: Error | null }> = unit.rows.map((row) => {
       try {
-        return { row, invite: userInvite(row.local_id, row.payload), error: null }
+        return { row, invite: userInvite(row.local_id, row.payload, mappings), error: null }
       } catch (err) {
         return { row, invite: null, error: err as Error }
       }

@@ -2,6 +2,7 @@
 // field, so the Align records made earlier take the new mapping (the worker applies mappings when it builds
 // each call). Users (role), project members (role override), draft time entries (description, billable) and
 // staffing wiki pages (title); projects carry no mapped field. Rows go in dependency order, as one sync run.
+// A membership removed in Align while its engagement is still accepted here is added again (as --fix does).
 // Idempotent: Align updates are plain PATCHes of the same values, and an entity whose upsert is still queued
 // is not queued twice.
 import { type AlignSyncRun, type Database, insertOutboxRow, type OutboxWrite } from '@illumera/db-schema'
@@ -32,7 +33,11 @@ export async function runResync(trx: Kysely<Database>, scope: BackfillScope, req
     counts.users++
   }
   for (const member of await findResyncMembers(trx, scope)) {
-    await insertRow({ ...base, entityType: 'project_member', localId: member.id, payload: { localProjectId: member.project_id, localUserId: member.user_id } })
+    // A linked membership's upsert makes no Align call unless marked as reconciliation --fix marks it
+    // (sync-worker recreate-missing.ts): Align sets a member's role override only through "add member", which
+    // also re-adds one removed there while its engagement is still accepted here.
+    const payload = { localProjectId: member.project_id, localUserId: member.user_id, recreateIfMissing: true }
+    await insertRow({ ...base, entityType: 'project_member', localId: member.id, payload })
     counts.members++
   }
   for (const entry of await findResyncTimeEntries(trx, scope)) {

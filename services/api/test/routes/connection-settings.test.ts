@@ -292,6 +292,8 @@ describe('POST /api/align/connections/resync', () => {
     const rows = await t.db.selectFrom('align_sync_outbox').selectAll().where('connection_id', '=', s.connection!.id).orderBy('seq').execute()
     expect(rows.map((r) => `${r.entity_type}:${r.local_id}`)).toEqual([`user:${s.user.id}`, `project_member:${s.engagement.id}`, `time_entry:${draft.id}`, `wiki_page:${s.project.id}`])
     expect(rows.every((r) => r.operation === 'upsert' && r.sync_run_id === first.json().run.id)).toBe(true)
+    // A linked membership's upsert is marked, so the worker re-sends it (Align sets a role override only on add).
+    expect(rows[1]!.payload).toEqual({ localProjectId: s.project.id, localUserId: s.user.id, recreateIfMissing: true })
     expect(rows[2]!.payload).toMatchObject({ localProjectId: s.project.id, localUserId: s.user.id, minutes: draft.minutes })
     expect(rows.map((r) => r.local_id)).not.toContain(unlinked.id)
     expect(rows.map((r) => r.local_id)).not.toContain(otherProject.id)

@@ -7,8 +7,16 @@
 // may be submitted again after an unlock, and a replay of the first submit would then do nothing.
 // When an earlier attempt may have reached Align (ctx.recovering) or the 24 h idempotency window may have
 // passed, a create first looks the entity up by externalRef and links what it finds: never a duplicate.
+//
+// Field mappings (the connection's settings) are applied here, when the call is built: the Align role of a
+// user and of a membership, the time entry description (a template) and billable flag, the wiki page title.
+// So a change affects every later sync, and a resync (re-enqueued upserts) brings existing records in line.
 import { AlignConflictError, type AlignGateway, AlignNotFoundError, AlignValidationError } from '@illumera/align-gateway'
-import type { AlignSyncOutboxRow } from '@illumera/db-schema'
+import {
+  alignRoleFor, type AlignSyncOutboxRow, billableFor, type DescriptionTemplateValues, type FieldMappings, formatHours, parseDescriptionTemplate,
+  renderDescriptionTemplate,
+} from '@illumera/db-schema'
+import type { RowMapping } from './field-mappings.js'
 import type { DependencyTarget, LinkRow, LinkWrite } from './outbox.queries.js'
 import { asksToRecreate, recreateKey, recreateMissing } from './recreate-missing.js'
 
@@ -33,6 +41,8 @@ export interface HandlerContext {
   /** Links by `${external_type}:${external_id}`. */
   links(keys: Array<{ type: string; id: string }>): Promise<Map<string, LinkRow>>
   linkByAlignId(alignEntityType: string, alignEntityId: string): Promise<LinkRow | null>
+  /** The connection's field mappings in force for this row, and the Illumera fields they may need. */
+  mapping: RowMapping
 }
 
 export type Handler = (ctx: HandlerContext) => Promise<Outcome>
@@ -146,8 +156,8 @@ const project: Handler = async (ctx) => {
 }
 
 // ── wiki_page (local_id is the project's id) ──
-export function staffingWikiMarkdown(projectName: string, slots: Array<Record<string, unknown>>): string {
-  const lines = [`# Illumera Staffing Plan — ${projectName}`, '']
+export function staffingWikiMarkdown(title: string, projectName: string, slots: Array<Record<string, unknown>>): string {
+  const lines = [`# ${title} — ${projectName}`, '']
   const open = slots.filter((s) => typeof s.openings === 'number' && (s.openings as number) > 0)
   if (open.length === 0) lines.push('No open slots.')
   else {
@@ -166,7 +176,8 @@ const wikiPage: Handler = async (ctx) => {
   const p = record(ctx.payload, 'wiki_page')
   const localProjectId = optStr(p, 'localProjectId') ?? id
   const slots = Array.isArray(p.slots) ? (p.slots as Array<Record<string, unknown>>) : []
-  const page = { title: 'Illumera Staffing Plan', content: staffingWikiMarkdown(str(p, 'projectName', 'wiki_page'), slots) }
+  const { wikiPageTitle: title } = await ctx.mapping.fieldMappings()
+  const page = { title, content: staffingWikiMarkdown(title, str(p, 'projectName', 'wiki_page'), slots) }
   const links = await ctx.links([{ type: 'wiki_page', id }, { type: 'project', id: localProjectId }])
   const projectLink = links.get(key('project', localProjectId))
   const pageLink = links.get(key('wiki_page', id))
@@ -190,14 +201,11 @@ const wikiPage: Handler = async (ctx) => {
 }
 
 // ── user ──
-export function alignRoleFor(role: unknown): string {
-  return role === 'hiring_manager' ? 'manager' : 'developer'
-}
-
-export function userInvite(localId: string, payload: unknown) {
+/** The invite of a user, with the Align role the connection's role mapping gives their Illumera role. */
+export function userInvite(localId: string, payload: unknown, mappings: FieldMappings) {
   const p = record(payload, 'user')
   return {
-    email: str(p, 'email', 'user'), name: str(p, 'name', 'user'), role: alignRoleFor(p.role),
+    email: str(p, 'email', 'user'), name: str(p, 'name', 'user'), role: alignRoleFor(mappings, p.role),
     externalRef: { externalType: 'user' as const, externalId: localId },
   }
 }
@@ -205,11 +213,12 @@ export function userInvite(localId: string, payload: unknown) {
 const user: Handler = async (ctx) => {
   const id = ctx.row.local_id
   if (ctx.row.operation === 'delete') return done() // Align has no user delete; memberships are removed separately.
-  const invite = userInvite(id, ctx.payload)
+  const invite = userInvite(id, ctx.payload, await ctx.mapping.fieldMappings())
   const link = (await ctx.links([{ type: 'user', id }])).get(key('user', id))
   if (link) {
     try {
-      await ctx.call('updateUser', (g) => g.updateUser(link.align_entity_id, { name: invite.name, email: invite.email }))
+      // The role goes too: a changed role mapping reaches users invited before it.
+      await ctx.call('updateUser', (g) => g.updateUser(link.align_entity_id, { name: invite.name, email: invite.email, role: invite.role }))
       return done([], [key('user', id)])
     } catch (err) {
       if (!(err instanceof AlignNotFoundError)) throw err
@@ -246,10 +255,13 @@ const projectMember: Handler = async (ctx) => {
   const memberId = `${projectLink.align_entity_id}:${userLink.align_entity_id}`
   // A written link needs no call, unless reconciliation --fix asks to add it again (Align may have lost it).
   if (self?.align_entity_id === memberId && !asksToRecreate(ctx)) return done([], [key('project_member', memberId)])
-  // Adding is idempotent in Align (an existing member comes back with 200), so no lookup is needed. Once a
-  // link exists the first key is spent: its stored answer would come back without adding anything.
+  // The role override follows the role mapping of the member's Illumera role (an unknown user counts as talent).
+  // A resync of a linked membership comes marked like a --fix upsert, so it reaches here and sets the role.
+  const roleOverride = alignRoleFor(await ctx.mapping.fieldMappings(), (await ctx.mapping.user(localUserId))?.role ?? 'talent')
+  // Adding is idempotent in Align (an existing member comes back with 200, its role override set), so no lookup
+  // is needed. Once a link exists the first key is spent: its stored answer would come back without adding anything.
   await ctx.call('addProjectMember', (g) => g.addProjectMember(projectLink.align_entity_id, userLink.align_entity_id,
-    { roleOverride: 'developer', externalRef: { externalType: 'project_member', externalId: id } }, { idempotencyKey: self ? recreateKey(ctx) : id }))
+    { roleOverride, externalRef: { externalType: 'project_member', externalId: id } }, { idempotencyKey: self ? recreateKey(ctx) : id }))
   return done([{ externalType: 'project_member', externalId: id, alignEntityType: 'project_member', alignEntityId: memberId }], [key('project_member', memberId)])
 }
 
@@ -274,10 +286,7 @@ const timeEntry: Handler = async (ctx) => {
     }
     return done([], [], [{ externalType: 'time_entry', externalId: id }])
   }
-  const fields = {
-    workDate: str(p, 'workDate', 'time_entry'), minutes: int(p, 'minutes', 'time_entry'),
-    description: optStr(p, 'notes'), billable: bool(p, 'timeBillingEnabled', true),
-  }
+  const fields = await timeEntryFields(ctx, id, p, localProjectId, localUserId)
   let vanished = false
   if (self) {
     try {
@@ -307,6 +316,28 @@ const timeEntry: Handler = async (ctx) => {
     ? await recreateMissing(ctx, 'time_entry', createEntry, updateEntry)
     : await createOrAdopt(ctx, 'time_entry', id, () => createEntry(id), updateEntry)
   return done([{ externalType: 'time_entry', externalId: id, alignEntityType: 'time_entry', alignEntityId: alignId }], [key('time_entry', id)])
+}
+
+/** The Align fields of an entry: its description from the template, billable from the mapping. */
+async function timeEntryFields(ctx: HandlerContext, id: string, p: Record<string, unknown>, localProjectId: string, localUserId: string) {
+  const mappings = await ctx.mapping.fieldMappings()
+  const workDate = str(p, 'workDate', 'time_entry')
+  const minutes = int(p, 'minutes', 'time_entry')
+  const parsed = parseDescriptionTemplate(mappings.timeEntryDescription)
+  const uses = new Set('fields' in parsed ? parsed.fields : [])
+  const values: DescriptionTemplateValues = { notes: optStr(p, 'notes'), workDate, minutes, hours: formatHours(minutes), entryId: id }
+  // Only what the template names is looked up.
+  if (uses.has('projectName')) values.projectName = await ctx.mapping.projectName(localProjectId)
+  if (uses.has('userName') || uses.has('userEmail')) {
+    const person = await ctx.mapping.user(localUserId)
+    values.userName = person?.name ?? null
+    values.userEmail = person?.email ?? null
+  }
+  return {
+    workDate, minutes,
+    description: renderDescriptionTemplate(mappings.timeEntryDescription, values),
+    billable: billableFor(mappings, bool(p, 'timeBillingEnabled', true)),
+  }
 }
 
 function timeEntryAction(action: 'submit' | 'unlock'): Handler {
