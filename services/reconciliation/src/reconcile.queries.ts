@@ -88,6 +88,8 @@ export interface LocalLink {
   external_type: ExternalType
   external_id: string
   align_entity_id: string
+  /** A time entry deleted here (deleted_at set): Align may hold it still (its delete on the way) or not. */
+  entry_deleted: boolean
 }
 
 /**
@@ -97,7 +99,7 @@ export interface LocalLink {
 export function listLocalLinksPage(db: Kysely<Database>, scope: ConnectionScope, afterId: string | null, limit: number): Promise<LocalLink[]> {
   let query = db.selectFrom('align_entity_links as l')
     .leftJoin('time_entries as t', (join) => join.onRef('t.id', '=', 'l.external_id').on('l.external_type', '=', 'time_entry'))
-    .select(['l.id', 'l.external_type', 'l.external_id', 'l.align_entity_id'])
+    .select(['l.id', 'l.external_type', 'l.external_id', 'l.align_entity_id', sql<boolean>`t.deleted_at is not null`.as('entry_deleted')])
     .where('l.tenant_id', '=', scope.tenantId)
     .where('l.company_id', '=', scope.companyId)
     .where((eb) => eb.or([eb('t.source', 'is', null), eb('t.source', '!=', 'align')]))

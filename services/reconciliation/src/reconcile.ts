@@ -361,6 +361,9 @@ async function checkLinks(
     summary.localLinksRead += page.length
     for (const link of page) {
       if (alignKeys.delete(linkKey(link.external_type, link.external_id))) continue
+      // An entry deleted here keeps its link when Align deleted it first (the ingest applies time.deleted as a
+      // soft delete): gone on both sides, nothing to report. (Still in Align, it matched above: delete on its way.)
+      if (link.entry_deleted) continue
       await writer.add({
         projectId: null, field: `entity_link.${link.external_type}`, illumeraValue: link.external_id, alignValue: null,
       })

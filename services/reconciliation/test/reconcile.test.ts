@@ -139,6 +139,30 @@ describe('entity links across more than 100 of them', () => {
     expect(runRow).toMatchObject({ outcome: 'incomplete', connections_incomplete: 1 })
   })
 
+  it('a deleted entry is no finding: gone on both sides (Align deleted it, the ingest soft-deleted it here) or its delete still on its way', async () => {
+    const conn = await connect(t.db, sandbox)
+    const fixture = await seedLinkedProject(t.db, conn)
+    const engagement = await t.db.selectFrom('engagements').selectAll().where('id', '=', fixture.engagementId).executeTakeFirstOrThrow()
+    const linkedEntry = async () => {
+      const entry = await createTimeEntry(t.db, engagement, { minutes: 30 })
+      const inAlign = await conn.seed.createTimeEntry(fixture.alignProjectId, {
+        userId: fixture.alignUserId, workDate: entry.work_date, minutes: 30, externalRef: { externalType: 'time_entry', externalId: entry.id },
+      }, { idempotencyKey: entry.id })
+      await insertLink(t.db, conn, 'time_entry', entry.id, inAlign.id)
+      return { entryId: entry.id, alignId: inAlign.id }
+    }
+    const deletedInAlign = await linkedEntry()
+    const deletedHere = await linkedEntry()
+    await sandbox.control.delete(deletedInAlign.alignId)
+    await t.db.updateTable('time_entries').set({ deleted_at: new Date() }).where('id', 'in', [deletedInAlign.entryId, deletedHere.entryId]).execute()
+
+    const summary = await reconcile(t.db, sandbox, { connectionId: conn.connectionId, fix: true }).run
+
+    expect(await logRows(t.db, conn.connectionId)).toEqual([])
+    expect(summary.outcome).toBe('ok')
+    expect(summary.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 0, entityGone: 0 })
+  })
+
   async function seedUsers(conn: Awaited<ReturnType<typeof connect>>, count: number) {
     const users = []
     for (let i = 0; i < count; i++) {
