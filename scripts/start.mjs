@@ -160,6 +160,14 @@ function front() {
     if (signals === 2 && pretty) process.stdout.write(`${dim('(Ctrl-C again to stop immediately)')}\n`)
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward)
+  // Started by another program over IPC (pnpm demo starting its own stack): when it goes away, so does the stack.
+  process.on('disconnect', () => {
+    if (signals === 0) forward()
+  })
+  supervisor.on('error', (err) => {
+    console.error(`pnpm start could not start its supervisor: ${err.message}`)
+    process.exit(1)
+  })
   supervisor.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 }
 
@@ -280,6 +288,9 @@ async function supervise() {
   // once; this process stops things itself, services first, so it takes those signals over.
   const { withPostgres } = await import('./with-postgres.mjs')
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.removeAllListeners(signal)
+  // A closed terminal must not crash the supervisor halfway through stopping.
+  process.stdout.on('error', () => {})
+  process.stderr.on('error', () => {})
 
   if (!takeLock()) {
     console.error(alreadyRunningMessage(runningPid()))
@@ -394,8 +405,17 @@ async function supervise() {
   }
 }
 
-/** SIGTERM to every child still running; SIGKILL after STOP_TIMEOUT_MS or on a second Ctrl-C. */
+/**
+ * Stops the services, then the sandbox they call (so nothing logs Align as gone while draining): SIGTERM
+ * to each child still running, SIGKILL after STOP_TIMEOUT_MS or on a second Ctrl-C.
+ */
 async function stopAll(children, hardStopSignal) {
+  const services = children.filter((c) => c.name !== 'align-sandbox')
+  const sandbox = children.filter((c) => c.name === 'align-sandbox')
+  for (const group of [services, sandbox]) await stopGroup(group, hardStopSignal)
+}
+
+async function stopGroup(children, hardStopSignal) {
   const running = children.filter((c) => c.child.exitCode === null && c.child.signalCode === null)
   for (const { child } of running) child.kill('SIGTERM')
   const allExited = Promise.all(running.map((c) => c.exited))
@@ -404,18 +424,20 @@ async function stopAll(children, hardStopSignal) {
     delay(STOP_TIMEOUT_MS).then(() => true),
     hardStopSignal.then(() => true),
   ])
+  const killed = new Set()
   if (hard) {
     for (const c of running) {
       if (c.child.exitCode === null && c.child.signalCode === null) {
-        say('warn', `${c.name} did not stop in time; killing it`)
+        say('warn', `${c.name} has not stopped; killing it`)
         c.child.kill('SIGKILL')
+        killed.add(c)
       }
     }
     await allExited
   }
   for (const c of running) {
     const result = await c.exited
-    if (result.code !== 0 && result.signal !== 'SIGTERM') say('warn', `${c.name} ${exitText(result)} while stopping`)
+    if (!killed.has(c) && result.code !== 0 && result.signal !== 'SIGTERM') say('warn', `${c.name} ${exitText(result)} while stopping`)
   }
 }
 

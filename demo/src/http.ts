@@ -1,6 +1,6 @@
 // JSON over HTTP for the demo's three counterparts: Illumera's api, Align's API (the sandbox's /api/v1)
 // and the sandbox's control API (/_sandbox). Every answer is checked against the status the step expects.
-import { type Dispatcher, request } from 'undici'
+import { type Dispatcher, getGlobalDispatcher, request } from 'undici'
 
 const CALL_TIMEOUT_MS = 15_000
 
@@ -57,4 +57,12 @@ export async function answersOk(url: string, timeoutMs = 2000): Promise<boolean>
   } catch {
     return false
   }
+}
+
+/**
+ * Closes the demo's kept-alive connections (no more calls after it): a server asked to stop then has no
+ * idle connection of ours to wait for.
+ */
+export async function closeConnections(): Promise<void> {
+  await getGlobalDispatcher().destroy()
 }

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildChecklist } from './checklist.js'
 import { AlignSandboxClient, IllumeraApi } from './clients.js'
+import { closeConnections } from './http.js'
 import { Programs } from './programs.js'
 import { runChecklist, summaryLine, waitFor } from './report.js'
 import { type OwnStack, resolveEndpoints, runningStartPid, startOwnStack } from './stack.js'
@@ -30,20 +31,31 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
 
 async function main(): Promise<number> {
   const env = process.env
-  const write = (text: string) => void process.stdout.write(text)
+  let interrupted = false
+  // After Ctrl-C the steps still running fail as the stack goes away: they print nothing more.
+  const write = (text: string) => void (interrupted || process.stdout.write(text))
   const out = { write, color: Boolean(process.stdout.isTTY) && !env.NO_COLOR }
   const waitTimeoutMs = positiveInteger('DEMO_WAIT_TIMEOUT_MS', env.DEMO_WAIT_TIMEOUT_MS, 30_000)
 
   let endpoints = resolveEndpoints(env, repoRoot)
   let ownStack: OwnStack | undefined
-  const stopOwnStack = async () => {
-    if (!ownStack) return
-    write('Stopping the stack the demo started…\n')
-    await ownStack.stop()
-    ownStack = undefined
+  let stopping: Promise<void> | undefined
+  const stopOwnStack = (): Promise<void> => {
+    if (!ownStack) return Promise.resolve()
+    const stack = ownStack
+    stopping ??= (async () => {
+      process.stdout.write('Stopping the stack the demo started…\n')
+      await closeConnections()
+      await stack.stop()
+    })()
+    return stopping
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void stopOwnStack().finally(() => process.exit(130)))
+    process.once(signal, () => {
+      interrupted = true
+      process.stdout.write(`\nInterrupted (${signal}).\n`)
+      void stopOwnStack().finally(() => process.exit(130))
+    })
   }
 
   try {
@@ -57,7 +69,8 @@ async function main(): Promise<number> {
         await waitFor(`the api at ${endpoints.apiUrl}`, async () => ((await api.ready()) ? true : undefined), STACK_START_TIMEOUT_MS)
       } else {
         write(`Nothing answers at ${endpoints.apiUrl}: starting the stack (pnpm start, logs in .data/demo-stack.log)…\n`)
-        ownStack = await startOwnStack(repoRoot, process.execPath, env, STACK_START_TIMEOUT_MS)
+        ownStack = startOwnStack(repoRoot, process.execPath, env, STACK_START_TIMEOUT_MS)
+        await ownStack.ready
       }
       endpoints = resolveEndpoints(env, repoRoot)
     }

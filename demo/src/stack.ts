@@ -73,44 +73,46 @@ export function resolveEndpoints(env: Record<string, string | undefined>, repoRo
 
 export interface OwnStack {
   logFile: string
+  /** Resolves once .data/stack.json is written (everything answers its health route); rejects with the log's tail. */
+  ready: Promise<void>
   /** SIGTERM (the stack stops its services, then Postgres) and wait for it, at most `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>
 }
 
-/**
- * Starts `pnpm start`'s script and waits until it wrote .data/stack.json (everything answers its health
- * route). Rejects with the tail of its log if it exits first or is not ready in time.
- */
-export async function startOwnStack(repoRoot: string, execPath: string, env: Record<string, string | undefined>, timeoutMs: number): Promise<OwnStack> {
+/** Starts `pnpm start`'s script; stoppable at once, even before it is ready. */
+export function startOwnStack(repoRoot: string, execPath: string, env: Record<string, string | undefined>, readyTimeoutMs: number): OwnStack {
   mkdirSync(path.join(repoRoot, '.data'), { recursive: true })
   const logFile = path.join(repoRoot, '.data/demo-stack.log')
   const log = openSync(logFile, 'w')
   let child: ChildProcess
   try {
-    child = spawn(execPath, [path.join(repoRoot, 'scripts/start.mjs')], { cwd: repoRoot, env, stdio: ['ignore', log, log] })
+    // Its own process group, so a Ctrl-C reaches it only through the demo (once); the IPC channel makes it
+    // stop if the demo dies without a chance to stop it.
+    child = spawn(execPath, [path.join(repoRoot, 'scripts/start.mjs')], { cwd: repoRoot, env, stdio: ['ignore', log, log, 'ipc'], detached: true })
   } finally {
     closeSync(log)
   }
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   let exitCode: number | null | undefined
   void exited.then((code) => (exitCode = code))
+  let stopping = false
   const tail = () => readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n')
   const stop = async (stopTimeoutMs = 30_000) => {
+    stopping = true
     if (exitCode !== undefined) return
     child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs)
     await exited
     clearTimeout(timer)
   }
-
-  const deadline = Date.now() + timeoutMs
-  while (!readStackFile(repoRoot)) {
-    if (exitCode !== undefined) throw new Error(`pnpm start exited with code ${exitCode}; the end of ${logFile}:\n${tail()}`)
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`the stack was not ready after ${timeoutMs / 1000} s; the end of ${logFile}:\n${tail()}`)
+  const ready = (async () => {
+    const deadline = Date.now() + readyTimeoutMs
+    while (!readStackFile(repoRoot)) {
+      if (stopping) throw new Error('stopped before it was ready')
+      if (exitCode !== undefined) throw new Error(`pnpm start exited with code ${exitCode}; the end of ${logFile}:\n${tail()}`)
+      if (Date.now() > deadline) throw new Error(`the stack was not ready after ${readyTimeoutMs / 1000} s; the end of ${logFile}:\n${tail()}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
     }
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  return { logFile, stop }
+  })()
+  return { logFile, ready, stop }
 }
