@@ -5,7 +5,8 @@ import { type Kysely, type QueryCreator, sql, type Transaction } from 'kysely'
 /** The connection columns the ingest needs; never the API key. */
 export type ReceivingConnection = Pick<
   AlignConnection,
-  'id' | 'tenant_id' | 'company_id' | 'align_org_id' | 'status' | 'webhook_secret' | 'previous_webhook_secret' | 'previous_webhook_secret_expires_at'
+  | 'id' | 'tenant_id' | 'company_id' | 'align_org_id' | 'status' | 'webhook_secret' | 'previous_webhook_secret' | 'previous_webhook_secret_expires_at'
+  | 'sync_direction'
 >
   & {
     /** updated_at as text (microseconds, exact): the fast path checks the row is unchanged. */
@@ -16,6 +17,8 @@ const RECEIVING_STATUSES = ['active', 'error'] as const
 
 const connectionColumns = [
   'id', 'tenant_id', 'company_id', 'align_org_id', 'status', 'webhook_secret', 'previous_webhook_secret', 'previous_webhook_secret_expires_at',
+  // Whether entries logged in Align are imported (a settings change bumps updated_at, so a cached row is re-read).
+  'sync_direction',
 ] as const
 const rowVersion = sql<string>`updated_at::text`.as('row_version')
 

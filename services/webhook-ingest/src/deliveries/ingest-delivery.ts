@@ -31,9 +31,10 @@ import type { DeferredEntryUpdate } from '../events/events.queries.js'
 import { decideTimeStatusEvent, rejectionReasonOf, statusesWhereEventApplies, TIME_STATUS_EVENTS } from '../events/time-entry-events.js'
 import { type ConnectionCache, connectionCacheKey } from './connection-cache.js'
 import {
-  applyStatusEventInOneStatement, type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
+  type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
   insertDeliveryIfNew, lockBody, lockDelivery, markDeliveryProcessed, markProcessedUnlessReplayed, type ReceivingConnection, recordDeliveryFailed,
 } from './deliveries.queries.js'
+import type { StatusEventBatcher } from './status-event-batcher.js'
 
 export interface IngestDeps {
   db: Kysely<Database>
@@ -47,6 +48,8 @@ export interface IngestDeps {
   now: () => Date
   /** Connection look-ups and decrypted secrets, reused briefly (see connection-cache.ts). */
   connectionCache: ConnectionCache
+  /** The one-statement path of time status events, several deliveries per statement under load. */
+  statusEvents: StatusEventBatcher
 }
 
 export interface InboundDelivery {
@@ -206,7 +209,8 @@ function isTimeStatusEvent(event: string): event is keyof typeof TIME_STATUS_EVE
 
 /**
  * time.approved/rejected/locked/invoiced of a new delivery id for a linked entry, the bulk of Align's
- * traffic: one statement (applyStatusEventInOneStatement). When that statement wrote nothing: 'replayed'
+ * traffic: one statement (applyStatusEvents, shared with the deliveries that arrive meanwhile: see
+ * status-event-batcher.ts). When that statement wrote nothing for this delivery: 'replayed'
  * (the careful transaction records it), or undefined and the transaction decides (copy of a recorded
  * delivery, entry not found).
  */
@@ -220,7 +224,7 @@ async function statusEventInOneStatement(
   if (!isTimeStatusEvent(event)) return undefined
   const target = TIME_STATUS_EVENTS[event]
   const ref = externalRefOf(data)
-  const outcome = await applyStatusEventInOneStatement(deps.db, {
+  const outcome = await deps.statusEvents.apply({
     record,
     connectionRowVersion: connection.row_version,
     since: new Date(now.getTime() - deps.replayWindowMs),
@@ -231,6 +235,8 @@ async function statusEventInOneStatement(
     appliesFrom: statusesWhereEventApplies(target),
     ...(target === 'rejected' ? { rejectionReason: rejectionReasonOf(data) } : {}),
   })
+  // Its statement failed as a whole (it shared it with other deliveries): nothing was written.
+  if (!outcome) return undefined
   if (!outcome.connectionCurrent) throw new ConnectionChanged()
   // A processed delivery of the same body: straight to the careful transaction, which records the replay.
   if (outcome.replayed) return 'replayed'
@@ -253,7 +259,7 @@ async function statusEventInOneStatement(
  */
 async function fastTransaction(deps: IngestDeps, delivery: VerifiedDelivery, record: DeliveryRecord, now: Date): Promise<Processed> {
   const { connection } = delivery
-  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id }
+  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id, syncDirection: connection.sync_direction }
   return deps.db.transaction().execute(async (trx): Promise<Processed> => {
     const first = await insertDeliveryAndLockBody(trx, record, connection.row_version)
     if (!first.connectionCurrent) throw new ConnectionChanged()
@@ -278,7 +284,7 @@ async function fastTransaction(deps: IngestDeps, delivery: VerifiedDelivery, rec
  */
 async function carefulTransaction(deps: IngestDeps, delivery: VerifiedDelivery, record: DeliveryRecord, now: Date): Promise<Processed> {
   const { deliveryId, event, connection } = delivery
-  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id }
+  const scope = { tenantId: connection.tenant_id, companyId: connection.company_id, syncDirection: connection.sync_direction }
   return deps.db.transaction().execute(async (trx): Promise<Processed> => {
     if (!(await insertDeliveryIfNew(trx, record))) {
       const existing = await lockDelivery(trx, deliveryId)

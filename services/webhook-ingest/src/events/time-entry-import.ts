@@ -3,7 +3,8 @@
 // DESIGN: beyond the reference (which ignores time.logged), as Align's add-on page promises two-way
 // sync. An echo of our own entry (externalRef provider 'illumera') is a no-op, and an imported entry
 // gets no outbox row, so nothing loops. The link written here makes later status events apply and a
-// retried delivery import nothing twice. Per-connection sync direction (a later issue) is checked here.
+// retried delivery import nothing twice. With the connection's sync direction illumera_to_align (inbound off)
+// nothing is imported: handle-align-event.ts records the delivery with a note instead of calling this.
 import type { Database, TimeEntryStatus } from '@illumera/db-schema'
 import type { Transaction } from 'kysely'
 import { applied, type EventData, type EventResult, externalRefOf, noted, skipped, stringField } from './event-result.js'

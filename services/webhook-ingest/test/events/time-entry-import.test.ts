@@ -1,9 +1,10 @@
 // time.logged: entries made in Align are imported (source 'align', linked, no outbox row); echoes of
-// our own entries are no-ops; unmappable entries are recorded with a note. Also the entity-link events.
+// our own entries are no-ops; unmappable entries are recorded with a note; the connection's sync direction
+// decides whether anything is imported. Also the entity-link events.
 import { randomUUID } from 'node:crypto'
 import { useTestDatabase, createEngagement, createProject, createTalent } from '@illumera/test-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findDelivery, type IngestApp, post, seedConnection, type SeededConnection, signed, snapshot, startIngest } from '../helpers/ingest.js'
+import { findDelivery, findEntry, type IngestApp, post, seedConnection, type SeededConnection, seedLinkedEntry, signed, snapshot, startIngest } from '../helpers/ingest.js'
 
 const t = useTestDatabase()
 let ingest: Awaited<ReturnType<typeof startIngest>>
@@ -191,5 +192,62 @@ describe('entity link events', () => {
     await post(app, signed(m.seeded.secret, 'wiki_page.created', { organizationId: m.seeded.orgId, data }))
     expect(await t.db.selectFrom('align_entity_links').select(['align_entity_type', 'align_entity_id']).where('external_type', '=', 'wiki_page').where('external_id', '=', m.project.id).execute())
       .toEqual([{ align_entity_type: 'wiki_page', align_entity_id: data.id }])
+  })
+})
+
+describe('sync direction', () => {
+  async function setDirection(seeded: SeededConnection, direction: 'illumera_to_align' | 'align_to_illumera' | 'bidirectional') {
+    // As PATCH /api/align/connections/settings writes it (the row's updated_at moves with it).
+    await t.db.updateTable('align_connections').set({ sync_direction: direction, settings_updated_at: new Date() }).where('id', '=', seeded.connection.id).execute()
+  }
+  async function importedOf(m: Awaited<ReturnType<typeof mapped>>) {
+    return t.db.selectFrom('time_entries').select(['id', 'status']).where('engagement_id', '=', m.engagement.id).where('source', '=', 'align').execute()
+  }
+
+  it('illumera_to_align: an entry logged in Align is recorded and answered 200, with a note, but not imported', async () => {
+    const m = await mapped()
+    await setDirection(m.seeded, 'illumera_to_align')
+    const before = await snapshot(t.db)
+    const deliveryId = await sendLogged(m.seeded, alignEntry(m))
+    const after = await snapshot(t.db)
+    expect(after.entries).toEqual(before.entries)
+    expect(after.links).toEqual(before.links)
+    expect(await findDelivery(t.db, deliveryId)).toMatchObject({
+      status: 'processed', error: 'not imported: the connection\'s sync direction is illumera_to_align (entries logged in Align are not imported)',
+    })
+    // The echo of our own entry stays a plain no-op.
+    const echo = await sendLogged(m.seeded, alignEntry(m, { externalRef: { provider: 'illumera', externalType: 'time_entry', externalId: randomUUID() } }))
+    expect(await findDelivery(t.db, echo)).toMatchObject({ status: 'processed', error: null })
+  })
+
+  it('illumera_to_align: Align\'s status changes on the entries we pushed still apply', async () => {
+    const seeded = await seedConnection(t.db, ingest.secretBox)
+    await setDirection(seeded, 'illumera_to_align')
+    const { entry, alignId } = await seedLinkedEntry(t.db, seeded, 'submitted')
+    const res = await post(app, signed(seeded.secret, 'time.approved', { organizationId: seeded.orgId, data: { id: alignId, status: 'approved' } }))
+    expect(res.statusCode).toBe(200)
+    expect(await findEntry(t.db, entry.id)).toMatchObject({ status: 'approved', sync_status: 'synced' })
+  })
+
+  it.each(['align_to_illumera', 'bidirectional'] as const)('%s: an entry logged in Align is imported, and its status changes apply', async (direction) => {
+    const m = await mapped()
+    await setDirection(m.seeded, direction)
+    const data = alignEntry(m, { status: 'submitted' })
+    await sendLogged(m.seeded, data)
+    expect(await importedOf(m)).toEqual([{ id: expect.any(String), status: 'submitted' }])
+    await post(app, signed(m.seeded.secret, 'time.rejected', { organizationId: m.seeded.orgId, data: { ...data, status: 'rejected', rejectionReason: 'wrong code' } }))
+    expect((await importedOf(m)).map((e) => e.status)).toEqual(['rejected'])
+  })
+
+  it('a direction change takes effect on the next delivery, though the connection was just looked up (cached)', async () => {
+    const m = await mapped()
+    await sendLogged(m.seeded, alignEntry(m))
+    expect(await importedOf(m)).toHaveLength(1)
+    await setDirection(m.seeded, 'illumera_to_align')
+    await sendLogged(m.seeded, alignEntry(m))
+    expect(await importedOf(m)).toHaveLength(1)
+    await setDirection(m.seeded, 'bidirectional')
+    await sendLogged(m.seeded, alignEntry(m))
+    expect(await importedOf(m)).toHaveLength(2)
   })
 })
