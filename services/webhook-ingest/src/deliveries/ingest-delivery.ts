@@ -31,10 +31,9 @@ import type { DeferredEntryUpdate } from '../events/events.queries.js'
 import { decideTimeStatusEvent, rejectionReasonOf, statusesWhereEventApplies, TIME_STATUS_EVENTS } from '../events/time-entry-events.js'
 import { type ConnectionCache, connectionCacheKey } from './connection-cache.js'
 import {
-  type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
+  applyStatusEventInOneStatement, type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
   insertDeliveryIfNew, lockBody, lockDelivery, markDeliveryProcessed, markProcessedUnlessReplayed, type ReceivingConnection, recordDeliveryFailed,
 } from './deliveries.queries.js'
-import type { StatusEventBatcher } from './status-event-batcher.js'
 
 export interface IngestDeps {
   db: Kysely<Database>
@@ -48,8 +47,6 @@ export interface IngestDeps {
   now: () => Date
   /** Connection look-ups and decrypted secrets, reused briefly (see connection-cache.ts). */
   connectionCache: ConnectionCache
-  /** The one-statement path of time status events, several deliveries per statement under load. */
-  statusEvents: StatusEventBatcher
 }
 
 export interface InboundDelivery {
@@ -209,8 +206,7 @@ function isTimeStatusEvent(event: string): event is keyof typeof TIME_STATUS_EVE
 
 /**
  * time.approved/rejected/locked/invoiced of a new delivery id for a linked entry, the bulk of Align's
- * traffic: one statement (applyStatusEvents, shared with the deliveries that arrive meanwhile: see
- * status-event-batcher.ts). When that statement wrote nothing for this delivery: 'replayed'
+ * traffic: one statement (applyStatusEventInOneStatement). When that statement wrote nothing: 'replayed'
  * (the careful transaction records it), or undefined and the transaction decides (copy of a recorded
  * delivery, entry not found).
  */
@@ -224,7 +220,7 @@ async function statusEventInOneStatement(
   if (!isTimeStatusEvent(event)) return undefined
   const target = TIME_STATUS_EVENTS[event]
   const ref = externalRefOf(data)
-  const outcome = await deps.statusEvents.apply({
+  const outcome = await applyStatusEventInOneStatement(deps.db, {
     record,
     connectionRowVersion: connection.row_version,
     since: new Date(now.getTime() - deps.replayWindowMs),
@@ -235,8 +231,6 @@ async function statusEventInOneStatement(
     appliesFrom: statusesWhereEventApplies(target),
     ...(target === 'rejected' ? { rejectionReason: rejectionReasonOf(data) } : {}),
   })
-  // Its statement failed as a whole (it shared it with other deliveries): nothing was written.
-  if (!outcome) return undefined
   if (!outcome.connectionCurrent) throw new ConnectionChanged()
   // A processed delivery of the same body: straight to the careful transaction, which records the replay.
   if (outcome.replayed) return 'replayed'
