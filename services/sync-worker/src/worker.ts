@@ -19,10 +19,11 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { createMappingSource, mappingForRow } from './outbox/field-mappings.js'
 import { COALESCING_TYPES, type HandlerContext, handlers, type Outcome, PermanentSyncError, userInvite } from './outbox/handlers.js'
+import { createLinkLoader } from './outbox/link-loader.js'
 import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
 import {
   attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
-  findConnections, findLinkByAlignId, findLinks, findRowsBehind, type FinishDone, finishOutboxRows, finishOutboxRowsBatch, isTimeEntryFamily, type LinkRow, markConnectionKeyRejected, wakeWaitingRows,
+  findConnections, findLinks, findRowsBehind, type FinishDone, finishOutboxRows, finishOutboxRowsBatch, isTimeEntryFamily, markConnectionKeyRejected, wakeWaitingRows,
   notifyOutbox, parkOutboxRows, readOutboxDepth, releaseExpiredLeases, releaseOutboxRows, resolveOutboxConnections,
 } from './outbox/outbox.queries.js'
 
@@ -110,6 +111,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const metrics: SyncMetrics | null = deps.metrics ? createSyncMetrics(deps.metrics, () => readOutboxDepth(db)) : null
   const maxAttempts = o.retryDelaysMs.length + 1
   const mappingSource = createMappingSource(db)
+  const linkLoader = createLinkLoader(db)
   let cursor = ''
   // The earliest moment a paused connection (budget or 429) may go again: the loop sleeps no longer than that.
   let earliestResume: number | null = null
@@ -364,8 +366,8 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       recovering: unit.head.prev_attempt_at !== null || unit.head.attempts > 0,
       call: (operation, fn) => callAlign(connection, gateway, operation, fn),
       mapping: mappingForRow(mappingSource, unit.head),
-      links: async (keys) => new Map((await findLinks(db, tenantId, keys)).map((l: LinkRow) => [`${l.external_type}:${l.external_id}`, l])),
-      linkByAlignId: (type, id) => findLinkByAlignId(db, tenantId, type, id),
+      links: (keys) => linkLoader.links(tenantId, keys),
+      linkByAlignId: (type, id) => linkLoader.linkByAlignId(tenantId, type, id),
     }
     return handler(ctx)
   }

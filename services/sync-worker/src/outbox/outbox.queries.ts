@@ -459,11 +459,27 @@ export async function findLinks(db: Kysely<Database>, tenantId: string, keys: Ar
   return result.rows
 }
 
-export async function findLinkByAlignId(db: Kysely<Database>, tenantId: string, alignEntityType: string, alignEntityId: string): Promise<LinkRow | null> {
-  const result = await sql<LinkRow>`${sql.raw(PREPARED)}
-    select external_type, external_id, align_entity_type, align_entity_id from align_entity_links
-     where tenant_id = ${tenantId} and align_entity_type = ${alignEntityType} and align_entity_id = ${alignEntityId}`.execute(db)
-  return result.rows[0] ?? null
+export interface LinkKey {
+  tenantId: string
+  type: string
+  id: string
+}
+
+/**
+ * Many lookups in one statement (the link loader batches the handlers' lookups of concurrent units):
+ * `byExternal` by (external_type, external_id), `byAlign` by (align_entity_type, align_entity_id), each
+ * within its tenant. One fixed text, so it stays prepared whatever the batch size.
+ */
+export async function findLinksBatch(db: Kysely<Database>, byExternal: LinkKey[], byAlign: LinkKey[]): Promise<Array<LinkRow & { tenant_id: string }>> {
+  const result = await sql<LinkRow & { tenant_id: string }>`${sql.raw(PREPARED)}
+    select l.tenant_id, l.external_type, l.external_id, l.align_entity_type, l.align_entity_id
+      from unnest(${byExternal.map((k) => k.tenantId)}::text[], ${byExternal.map((k) => k.type)}::text[], ${byExternal.map((k) => k.id)}::text[]) as k(tenant_id, t, id)
+      join align_entity_links l on l.tenant_id = k.tenant_id and l.external_type = k.t and l.external_id = k.id
+    union all
+    select l.tenant_id, l.external_type, l.external_id, l.align_entity_type, l.align_entity_id
+      from unnest(${byAlign.map((k) => k.tenantId)}::text[], ${byAlign.map((k) => k.type)}::text[], ${byAlign.map((k) => k.id)}::text[]) as a(tenant_id, t, id)
+      join align_entity_links l on l.tenant_id = a.tenant_id and l.align_entity_type = a.t and l.align_entity_id = a.id`.execute(db)
+  return result.rows
 }
 
 export interface ConnectionRow {
