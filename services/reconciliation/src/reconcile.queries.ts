@@ -1,6 +1,6 @@
 // Every SQL statement of the reconciliation's Illumera side. Reads go page by page (keyset pagination on
 // a unique key), so memory stays flat however many projects, entries and links a company has.
-import type { AlignReconciliationRun, Database, ExternalType, NewAlignReconciliationLogRow, ReconciliationOutcome } from '@illumera/db-schema'
+import type { AlignReconciliationRun, Database, ExternalType, NewAlignReconciliationLogRow, ReconciliationOutcome, SyncDirection } from '@illumera/db-schema'
 import { type Kysely, sql } from 'kysely'
 
 export interface ConnectionRow {
@@ -9,6 +9,7 @@ export interface ConnectionRow {
   company_id: string
   encrypted_api_key: string
   status: string
+  sync_direction: SyncDirection
 }
 
 export interface ConnectionScope {
@@ -18,7 +19,7 @@ export interface ConnectionScope {
 
 /** Active connections, oldest first; or the one named (whatever its status, so the caller can say why not). */
 export function listConnections(db: Kysely<Database>, connectionId?: string): Promise<ConnectionRow[]> {
-  let query = db.selectFrom('align_connections').select(['id', 'tenant_id', 'company_id', 'encrypted_api_key', 'status'])
+  let query = db.selectFrom('align_connections').select(['id', 'tenant_id', 'company_id', 'encrypted_api_key', 'status', 'sync_direction'])
   query = connectionId === undefined ? query.where('status', '=', 'active') : query.where('id', '=', connectionId)
   return query.orderBy('created_at').orderBy('id').execute()
 }

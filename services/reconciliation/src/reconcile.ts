@@ -14,7 +14,7 @@
 // - abandoned run: a run row still open (finished_at null) when a run starts holding the lock: its process died
 //   (kill -9, OOM). The starting run closes it as failed, error "crashed: …", so it does not stay "running".
 import { type AlignGateway, AlignAuthError, AlignNotFoundError, MAX_PAGE_SIZE } from '@illumera/align-gateway'
-import type { Database, NewAlignReconciliationLogRow, ReconciliationOutcome } from '@illumera/db-schema'
+import { type Database, type NewAlignReconciliationLogRow, pushesToAlign, type ReconciliationOutcome } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { type AlignCallContext, type CallStats, callAlign } from './align-call.js'
@@ -82,7 +82,8 @@ export interface ConnectionSummary {
   localLinksRead: number
   /** Findings by field, e.g. { approved_minutes: 1, 'entity_link.user': 2 }. */
   discrepancies: Record<string, number>
-  fixes: { enqueued: number; alreadyQueued: number; entityGone: number }
+  /** --fix: enqueued, already queued, entity gone here, or not enqueued because the connection does not push to Align. */
+  fixes: { enqueued: number; alreadyQueued: number; entityGone: number; outboundOff: number }
   alignCalls: number
   rateLimited: number
   durationMs: number
@@ -226,7 +227,7 @@ async function reconcileConnection(deps: ReconcileDeps, connection: ConnectionRo
   const summary: ConnectionSummary = {
     connectionId: connection.id, tenantId: connection.tenant_id, companyId: connection.company_id, status: 'ok',
     projectsChecked: 0, projectsFailed: 0, projectsNotFoundInAlign: 0, linkCheck: 'not_run', alignLinksRead: 0, localLinksRead: 0,
-    discrepancies: writer.counts, fixes: { enqueued: 0, alreadyQueued: 0, entityGone: 0 }, alignCalls: 0, rateLimited: 0, durationMs: 0,
+    discrepancies: writer.counts, fixes: { enqueued: 0, alreadyQueued: 0, entityGone: 0, outboundOff: 0 }, alignCalls: 0, rateLimited: 0, durationMs: 0,
   }
   const ctx: AlignCallContext = {
     connectionId: connection.id, budget: deps.budget, clock, stats,
@@ -368,6 +369,11 @@ async function checkLinks(
         projectId: null, field: `entity_link.${link.external_type}`, illumeraValue: link.external_id, alignValue: null,
       })
       if (options.fix && !options.dryRun) {
+        // A connection set to align_to_illumera gets no outbox rows from the api; --fix sends nothing either.
+        if (!pushesToAlign(connection.sync_direction)) {
+          summary.fixes.outboundOff++
+          continue
+        }
         const result = await enqueueLinkFix(db, connection, link)
         if (result === 'enqueued') summary.fixes.enqueued++
         else if (result === 'already_queued') summary.fixes.alreadyQueued++

@@ -92,7 +92,7 @@ function env() {
 
 interface ConnectionSummaryLog {
   discrepancies: Record<string, number>
-  fixes: { enqueued: number; alreadyQueued: number; entityGone: number }
+  fixes: { enqueued: number; alreadyQueued: number; entityGone: number; outboundOff: number }
   projectsNotFoundInAlign: number
 }
 
@@ -155,7 +155,7 @@ describe('--fix repairs what Align lost, through a real sync worker', () => {
     expect(found.connection.discrepancies).toEqual({
       'entity_link.project': 1, 'entity_link.user': 1, 'entity_link.time_entry': 1, 'entity_link.project_member': 1, 'entity_link.wiki_page': 1,
     })
-    expect(found.connection.fixes).toEqual({ enqueued: 5, alreadyQueued: 0, entityGone: 0 })
+    expect(found.connection.fixes).toEqual({ enqueued: 5, alreadyQueued: 0, entityGone: 0, outboundOff: 0 })
     expect(found.connection.projectsNotFoundInAlign).toBe(1)
 
     await drained(conn.connectionId)
@@ -184,7 +184,7 @@ describe('--fix repairs what Align lost, through a real sync worker', () => {
     // Repaired, a --fix finds nothing to enqueue.
     const again = await reconcileMain(conn.connectionId, '--fix')
     expect(again.code).toBe(0)
-    expect(again.connection.fixes).toEqual({ enqueued: 0, alreadyQueued: 0, entityGone: 0 })
+    expect(again.connection.fixes).toEqual({ enqueued: 0, alreadyQueued: 0, entityGone: 0, outboundOff: 0 })
   }, 180_000)
 
   it('an integration link dropped while its entity stays: the entity is updated, never duplicated, and the finding stays', async () => {
@@ -202,7 +202,7 @@ describe('--fix repairs what Align lost, through a real sync worker', () => {
     const found = await reconcileMain(conn.connectionId, '--fix')
     expect(found.code).toBe(1)
     expect(found.connection.discrepancies).toEqual({ 'entity_link.project': 1, 'entity_link.time_entry': 1 })
-    expect(found.connection.fixes).toEqual({ enqueued: 2, alreadyQueued: 0, entityGone: 0 })
+    expect(found.connection.fixes).toEqual({ enqueued: 2, alreadyQueued: 0, entityGone: 0, outboundOff: 0 })
     await drained(conn.connectionId)
 
     // Align's API sets an externalRef only when an entity is created, so nothing can attach it again:

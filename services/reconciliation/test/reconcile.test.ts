@@ -160,7 +160,7 @@ describe('entity links across more than 100 of them', () => {
 
     expect(await logRows(t.db, conn.connectionId)).toEqual([])
     expect(summary.outcome).toBe('ok')
-    expect(summary.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 0, entityGone: 0 })
+    expect(summary.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 0, entityGone: 0, outboundOff: 0 })
   })
 
   async function seedUsers(conn: Awaited<ReturnType<typeof connect>>, count: number) {
@@ -234,8 +234,24 @@ describe('--dry-run and --fix', () => {
     expect(outbox.map((r) => [r.entity_type, r.local_id, r.operation, r.status, r.payload])).toEqual([
       ['user', orphan.id, 'upsert', 'pending', { email: orphan.email, name: 'Ada Orphan', role: 'talent', recreateIfMissing: true }],
     ])
-    expect(first.connections[0]!.fixes).toEqual({ enqueued: 1, alreadyQueued: 0, entityGone: 0 })
-    expect(second.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 1, entityGone: 0 })
+    expect(first.connections[0]!.fixes).toEqual({ enqueued: 1, alreadyQueued: 0, entityGone: 0, outboundOff: 0 })
+    expect(second.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 1, entityGone: 0, outboundOff: 0 })
+  })
+})
+
+describe('--fix and the sync direction', () => {
+  it('a connection that does not push to Align (align_to_illumera) gets its findings but no outbox row', async () => {
+    const conn = await connect(t.db, sandbox)
+    await seedLinkedProject(t.db, conn)
+    await t.db.updateTable('align_connections').set({ sync_direction: 'align_to_illumera' }).where('id', '=', conn.connectionId).execute()
+    const { user: orphan } = await createTalent(t.db, conn.tenantId)
+    await insertLink(t.db, conn, 'user', orphan.id, 'align-user-gone')
+
+    const summary = await reconcile(t.db, sandbox, { connectionId: conn.connectionId, fix: true }).run
+
+    expect((await logRows(t.db, conn.connectionId)).map((r) => [r.field, r.illumera_value])).toEqual([['entity_link.user', orphan.id]])
+    expect(summary.connections[0]!.fixes).toEqual({ enqueued: 0, alreadyQueued: 0, entityGone: 0, outboundOff: 1 })
+    expect(await t.db.selectFrom('align_sync_outbox').selectAll().where('connection_id', '=', conn.connectionId).execute()).toEqual([])
   })
 })
 
