@@ -157,7 +157,6 @@ function front() {
     try {
       supervisor.kill('SIGTERM')
     } catch {}
-    if (signals === 2 && pretty) process.stdout.write(`${dim('(Ctrl-C again to stop immediately)')}\n`)
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward)
   // Started by another program over IPC (pnpm demo starting its own stack): when it goes away, so does the stack.
@@ -390,7 +389,7 @@ async function supervise() {
         exitCode = 1
         say('fatal', `${outcome.err.message} — stopping the stack`)
       } else {
-        say('info', outcome.reason === 'the terminal process ended' ? 'stopping (the terminal process ended)…' : 'stopping…')
+        say('info', outcome.reason === 'the terminal process ended' ? 'stopping (the terminal process ended)…' : `stopping…${pretty ? dim(' (Ctrl-C again to stop at once)') : ''}`)
       }
 
       await stopAll(children, hardStopSignal)
