@@ -1,8 +1,8 @@
-// `pnpm demo` end to end, as CI runs it: the Align sandbox, the api, the webhook-ingest and a sync-worker
-// as real processes (from their TypeScript sources, so no build is needed) on free ports against this
-// file's database, then the demo as a real process against them. Its exit code and every step line are
-// checked, and what it claims is checked again in the database. Then, with the sync-worker stopped, a
-// step cannot succeed: the demo must exit 1 naming that step.
+// `pnpm demo` end to end, as CI runs it: the api, the webhook-ingest and a sync-worker as real processes
+// (from their TypeScript sources, so no build is needed) on free ports against this file's database, the
+// Align sandbox (Align's stand-in) in this process, then the demo as a real process against them. Its exit
+// code and every step line are checked, and what it claims is checked again in the database. Then, with
+// the sync-worker stopped, a step cannot succeed: the demo must exit 1 naming that step.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -10,6 +10,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
 import { tsSourceLoaderUrl, useTestDatabase } from '@illumera/test-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -73,26 +74,27 @@ async function waitUntilAnswers(service: Running, url: string, limitMs: number):
 }
 
 const services: Running[] = []
+let sandbox: AlignSandbox
 let env: Record<string, string>
 let demoEnv: Record<string, string>
 let devKeyDir: string
 
 beforeAll(async () => {
-  const [sandboxPort, apiPort, ingestPort, workerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
+  sandbox = await startAlignSandbox({ port: 0 })
+  const [apiPort, ingestPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()])
   devKeyDir = mkdtempSync(path.join(tmpdir(), 'illumera-demo-keys-'))
   // What scripts/start.mjs gives every process, on this file's database and free ports.
   env = {
     PATH: process.env.PATH ?? '',
     DATABASE_URL: t.url,
     ALIGN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    ALIGN_BASE_URL: `http://127.0.0.1:${sandboxPort}/api/v1`,
+    ALIGN_BASE_URL: sandbox.apiBaseUrl,
     ALIGN_WEBHOOK_BASE_URL: `http://127.0.0.1:${ingestPort}`,
     AUTH_DEV_KEYS: '1',
     AUTH_DEV_KEY_DIR: devKeyDir,
     LOG_LEVEL: 'warn',
   }
   const started: Array<[Running, string]> = [
-    [startSource('align-sandbox', 'packages/align-sandbox/src/main.ts', { ...env, HOST: '127.0.0.1', PORT: String(sandboxPort) }), `http://127.0.0.1:${sandboxPort}/healthz`],
     [startSource('api', 'services/api/src/main.ts', { ...env, PORT: String(apiPort) }), `http://127.0.0.1:${apiPort}/readyz`],
     [startSource('webhook-ingest', 'services/webhook-ingest/src/main.ts', { ...env, PORT: String(ingestPort) }), `http://127.0.0.1:${ingestPort}/readyz`],
     [startSource('sync-worker', 'services/sync-worker/src/main.ts', { ...env, PORT: String(workerPort) }), `http://127.0.0.1:${workerPort}/readyz`],
@@ -105,6 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const service of services) service.child.kill('SIGTERM')
   await Promise.all(services.map((service) => service.exited))
+  await sandbox?.close()
   if (devKeyDir) rmSync(devKeyDir, { recursive: true, force: true })
 })
 
