@@ -12,3 +12,4 @@ export {
 export { rotateConnectionSecrets, type RotateOptions, type RotationReport } from './rotate-secrets.js'
 export { createServiceApp, type ServiceAppOptions } from './service-app.js'
 export { createPreparingServiceDb, PREPARED_STATEMENT_MARKER, type PreparingDbOptions } from './prepared-db.js'
+export { type CoalescingNotifier, type CoalescingNotifierOptions, createCoalescingNotifier } from './notifier.js'
