@@ -8,18 +8,24 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Workspace packages that have a `test` script, as { name, dir }. */
+/** Every workspace package (pnpm-workspace.yaml's `packages:` list: `dir/*` globs or plain folders). */
+function workspaceDirs() {
+  const yaml = readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8')
+  const list = yaml.split('\n\n')[0].split('\n').filter((l) => /^\s+-\s/.test(l)).map((l) => l.replace(/^\s+-\s*/, '').replace(/['"]/g, '').trim())
+  return list.flatMap((entry) => {
+    if (!entry.endsWith('/*')) return [path.join(root, entry)]
+    const base = path.join(root, entry.slice(0, -2))
+    return existsSync(base) ? readdirSync(base).map((d) => path.join(base, d)) : []
+  })
+}
+
 export function testedPackages() {
   const found = []
-  for (const group of ['packages', 'services', 'bench']) {
-    const base = path.join(root, group)
-    if (!existsSync(base)) continue
-    const dirs = group === 'bench' ? [base] : readdirSync(base).map((d) => path.join(base, d))
-    for (const dir of dirs) {
-      const manifest = path.join(dir, 'package.json')
-      if (!existsSync(manifest)) continue
-      const pkg = JSON.parse(readFileSync(manifest, 'utf8'))
-      if (pkg.scripts?.test) found.push({ name: pkg.name, dir })
-    }
+  for (const dir of workspaceDirs()) {
+    const manifest = path.join(dir, 'package.json')
+    if (!existsSync(manifest)) continue
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'))
+    if (pkg.scripts?.test) found.push({ name: pkg.name, dir })
   }
   return found
 }
