@@ -20,6 +20,7 @@ import { invoiceRoutes } from './routes/invoices.js'
 import { projectRoutes } from './routes/projects.js'
 import { timeEntryRoutes } from './routes/time-entries.js'
 import { userRoutes } from './routes/users.js'
+import { createOutboxNotifier } from './sync/outbox-notifier.js'
 
 export interface AlignSettings {
   /** ALIGN_BASE_URL. */
@@ -45,6 +46,8 @@ export interface AppDeps {
   isShuttingDown?: () => boolean
   /** Clock for expiries (default: the system clock). */
   now?: () => Date
+  /** Where the sync worker's post-commit wake-ups go out (default: db); main.ts gives them a connection of their own. */
+  notifyDb?: Kysely<Database>
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -64,6 +67,9 @@ export async function buildApp(deps: AppDeps) {
   const keyMaxAgeDays = deps.align.keyMaxAgeDays ?? DEFAULT_KEY_MAX_AGE_DAYS
   registerKeyAgeMetrics(metrics, deps.db, keyMaxAgeDays, now)
 
+  const outboxNotifier = createOutboxNotifier(deps.notifyDb ?? deps.db, deps.logger)
+  app.addHook('onClose', () => outboxNotifier.close())
+
   await app.register(helmet)
   await app.register(swagger, {
     openapi: {
@@ -80,7 +86,7 @@ export async function buildApp(deps: AppDeps) {
     await api.register(projectRoutes, { prefix: '/projects', db: deps.db })
     await api.register(userRoutes, { prefix: '/users', db: deps.db })
     await api.register(engagementRoutes, { prefix: '/engagements', db: deps.db })
-    await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db })
+    await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db, outboxNotifier })
     await api.register(invoiceRoutes, { prefix: '/invoices', db: deps.db })
     await api.register(connectionRoutes, { prefix: '/align/connections', db: deps.db, secretBox: deps.secretBox, align: deps.align, now })
     await api.register(adminRoutes, { prefix: '/admin/align', db: deps.db, now, keyMaxAgeDays })

@@ -39,6 +39,23 @@ describe('start() / stop()', () => {
     expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(1)
   })
 
+  it('a row whose wake-up was lost (committed, never NOTIFYed) reaches Align on the next poll', async () => {
+    const c = await connect(t.db, sandbox)
+    const { worker } = makeWorker(t.db, sandbox, { pollIntervalMs: 300 }, { databaseUrl: t.url })
+    worker.start()
+    started.push(worker)
+    await until(() => worker.listening, 'LISTEN')
+    await new Promise((resolve) => setTimeout(resolve, 50)) // let the start-up claim go idle
+    // As the api's time entry create path commits it when its post-commit NOTIFY is never sent.
+    const p = id('project')
+    await t.db.insertInto('align_sync_outbox').values({
+      tenant_id: c.tenantId, company_id: c.companyId, connection_id: c.connectionId,
+      entity_type: 'project', local_id: p, operation: 'upsert', payload: JSON.stringify(projectPayload()),
+    }).execute()
+    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', 'the poll to deliver the row', 3_000)
+    expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(1)
+  })
+
   it('reconnects LISTEN after its connection is killed', async () => {
     const c = await connect(t.db, sandbox)
     const { worker } = makeWorker(t.db, sandbox, { pollIntervalMs: 60_000 }, { databaseUrl: t.url })

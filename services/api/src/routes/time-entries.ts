@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely'
 import type { AuthContext } from '../auth/verify-token.js'
 import { decodeTimeCursor, encodeTimeCursor, page, PageQuery } from '../http/pagination.js'
 import { authErrors, IdParams, isCalendarDate, pageOf } from '../http/schemas.js'
+import type { OutboxNotifier } from '../sync/outbox-notifier.js'
 import {
   enqueueTimeEntryDelete, enqueueTimeEntrySubmit, enqueueTimeEntryUnlock, enqueueTimeEntryUpsert,
 } from '../sync/enqueue.js'
@@ -51,7 +52,7 @@ function illegalMove(entry: TimeEntry, action: string, to: TimeEntryStatus) {
   return conflict(`time entry ${entry.id} is ${entry.status}; it cannot be ${action} (${entry.status} → ${to} is not allowed)`, 'invalid_state')
 }
 
-export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
+export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; outboxNotifier: OutboxNotifier }> = async (app, { db, outboxNotifier }) => {
   const talentOrAdmin = app.requireRole('talent', 'company_admin')
 
   /** The entry, locked, when the caller may act on it; otherwise a 404 (never another person's data). */
@@ -68,14 +69,16 @@ export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }
     const { auth, body } = request
     assertCalendarDate(body.workDate)
     const adjustsEntryId = body.adjustsEntryId ?? null
-    // One statement: entry + outbox row (only with an active connection) + NOTIFY, atomically.
+    // One statement: entry + outbox row (only with an active connection), atomically; the worker's wake-up
+    // goes out after the commit (a NOTIFY inside it would serialise concurrent creates on the notify lock).
     const created = await createTimeEntryWithSync(db, auth, {
       engagementId: body.engagementId, workDate: body.workDate, minutes: body.minutes, notes: body.notes ?? null,
       isAdjustment: body.isAdjustment ?? adjustsEntryId !== null, adjustsEntryId,
       onlyUserId: auth.role === 'talent' ? auth.userId : null,
     })
     if (created) {
-      const { user_id: userId, outbox_rows: _outboxRows, ...entry } = created
+      const { user_id: userId, outbox_connection_id: connectionId, ...entry } = created
+      if (connectionId) outboxNotifier.notify(connectionId)
       return reply.code(201).send(toTimeEntryView(entry, userId))
     }
     // Nothing was written: find out why, with the same checks (and messages) as before.

@@ -1,4 +1,4 @@
-import { type Database, type NewTimeEntry, OUTBOX_NOTIFY_CHANNEL, type TimeEntry, type TimeEntryStatus, type TimeEntryUpdate } from '@illumera/db-schema'
+import { type Database, type NewTimeEntry, type TimeEntry, type TimeEntryStatus, type TimeEntryUpdate } from '@illumera/db-schema'
 import { PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
 import { type Kysely, sql } from 'kysely'
 import { cursorText, keysetAfter, type TimeCursor } from '../http/pagination.js'
@@ -45,15 +45,18 @@ export interface CreateTimeEntryInput {
   onlyUserId: string | null
 }
 
-export type CreatedTimeEntry = TimeEntry & { user_id: string; outbox_rows: number }
+/** `outbox_connection_id`: the connection the outbox row was written for; null when none was written. */
+export type CreatedTimeEntry = TimeEntry & { user_id: string; outbox_connection_id: string | null }
 
 /**
  * Creating a time entry as ONE statement (one round trip, atomic like a transaction): it finds the accepted
  * engagement of the caller's tenant and company (the talent's own when `onlyUserId` is set; an adjusted entry
  * must be a live entry of that engagement), inserts the entry, and, only when the company has an active
  * connection that pushes to Align at that moment, inserts the time_entry upsert outbox row (payload = OutboxPayloads['time_entry'],
- * built with jsonb_build_object) and NOTIFYs the worker (delivered on commit). The entry's sync_status is
- * 'pending' by the column default, as enqueueTimeEntryUpsert leaves it.
+ * built with jsonb_build_object). It does not NOTIFY: a notifying commit waits on PostgreSQL's cluster-wide
+ * notify lock, so the caller wakes the worker after the commit with the returned `outbox_connection_id`
+ * (sync/outbox-notifier.ts). The entry's sync_status is 'pending' by the column default, as
+ * enqueueTimeEntryUpsert leaves it.
  * Nothing is written and undefined comes back when any condition fails; the caller then finds out why.
  */
 export async function createTimeEntryWithSync(db: Kysely<Database>, scope: CompanyScope, input: CreateTimeEntryInput): Promise<CreatedTimeEntry | undefined> {
@@ -98,9 +101,9 @@ export async function createTimeEntryWithSync(db: Kysely<Database>, scope: Compa
           'isAdjustment', entry.is_adjustment,
           'adjustsEntryId', entry.adjusts_entry_id)
       from entry, eng, conn
-      returning id, pg_notify(${OUTBOX_NOTIFY_CHANNEL}, connection_id) as notified
+      returning connection_id
     )
-    select entry.*, eng.user_id, (select count(*) from outbox)::integer as outbox_rows
+    select entry.*, eng.user_id, (select connection_id from outbox) as outbox_connection_id
     from entry, eng
   `.execute(db)
   return rows[0]

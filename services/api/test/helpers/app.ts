@@ -58,7 +58,7 @@ export interface TestApp {
 
 export async function createTestApp(
   db: Kysely<Database>,
-  options: { align?: Partial<AlignSettings>; logLevel?: string; now?: () => Date } = {},
+  options: { align?: Partial<AlignSettings>; logLevel?: string; now?: () => Date; notifyDb?: Kysely<Database> } = {},
 ): Promise<TestApp> {
   const auth = await createTestAuth()
   const logs = new LogCapture()
@@ -76,6 +76,7 @@ export async function createTestApp(
       ...options.align,
     },
     ...(options.now ? { now: options.now } : {}),
+    ...(options.notifyDb ? { notifyDb: options.notifyDb } : {}),
   })
   await app.ready()
   return { app, auth, logs, secretBox, headers: async (p) => ({ authorization: `Bearer ${await auth.token(p)}` }) }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { OUTBOX_NOTIFY_CHANNEL, TimeEntryPayload } from '@illumera/db-schema'
 import { createAlignConnection, createEngagement, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
-import { createLogger, createPreparingServiceDb, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
+import { createLogger, createPreparingServiceDb, createServiceDb, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
 import { Value } from '@sinclair/typebox/value'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -119,7 +119,7 @@ describe('POST /api/time-entries as one statement', () => {
     }
   }
 
-  it('writes exactly one outbox row whose payload the worker\'s TimeEntryPayload schema accepts, and NOTIFYs on commit', async () => {
+  it('writes exactly one outbox row whose payload the worker\'s TimeEntryPayload schema accepts, and NOTIFYs after the commit', async () => {
     const s = await seedCompany(t.db, { connected: true })
     const listener = new pg.Client({ connectionString: t.url })
     await listener.connect()
@@ -144,6 +144,56 @@ describe('POST /api/time-entries as one statement', () => {
       expect(notified).toEqual([s.connection!.id])
     } finally {
       await listener.end()
+    }
+  })
+
+  it('wakes a LISTENing worker promptly after the commit: on the wake-up the row is already there to claim', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const listener = new pg.Client({ connectionString: t.url })
+    await listener.connect()
+    // What a worker does on a wake-up: look for the rows (here, read them on another connection at once).
+    const seenOnWake: Array<Promise<number>> = []
+    try {
+      listener.on('notification', (message) => {
+        if (message.channel !== OUTBOX_NOTIFY_CHANNEL || message.payload !== s.connection!.id) return
+        seenOnWake.push(t.db.selectFrom('align_sync_outbox').select('id').where('connection_id', '=', s.connection!.id).where('status', '=', 'pending').execute().then((r) => r.length))
+      })
+      await listener.query(`listen ${OUTBOX_NOTIFY_CHANNEL}`)
+      const headers = await h.headers(s.talent)
+      for (const [i, workDate] of ['2026-11-20', '2026-11-21', '2026-11-22'].entries()) {
+        const res = await h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: s.engagement.id, workDate, minutes: 30 } })
+        expect(res.statusCode).toBe(201)
+        const answeredAt = performance.now()
+        // Well inside the worker's 2 s poll: the wake-up, not the poll, brings the row.
+        for (; seenOnWake.length <= i && performance.now() - answeredAt < 1_000;) await new Promise((r) => setTimeout(r, 5))
+        expect(seenOnWake).toHaveLength(i + 1)
+        expect(await seenOnWake[i]).toBe(i + 1)
+      }
+    } finally {
+      await listener.end()
+    }
+  })
+
+  it('a wake-up that cannot be sent loses nothing: the entry and its outbox row are committed and due for the worker\'s poll', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const unreachable = new URL(t.url)
+    unreachable.port = '1'
+    const notifyDb = createServiceDb(unreachable.toString(), createLogger({ level: 'silent' }), { name: 'api-notify-test', max: 1 })
+    const app = await createTestApp(t.db, { notifyDb })
+    try {
+      const res = await app.app.inject({
+        method: 'POST', url: '/api/time-entries', headers: await app.headers(s.talent),
+        payload: { engagementId: s.engagement.id, workDate: '2026-11-23', minutes: 25 },
+      })
+      expect(res.statusCode).toBe(201)
+      await app.app.close() // flushes the wake-up, which fails
+      expect(app.logs.text).toContain('NOTIFY failed; listeners find the rows by polling')
+      const rows = await outboxRows(t.db, res.json().id)
+      expect(rows).toHaveLength(1)
+      expect(rows[0]).toMatchObject({ status: 'pending', connection_id: s.connection!.id, attempts: 0, lease_token: null })
+      expect(rows[0]!.next_retry_at.getTime()).toBeLessThanOrEqual(Date.now())
+    } finally {
+      await notifyDb.destroy()
     }
   })
 
