@@ -106,14 +106,14 @@ export function billableFor(mappings: FieldMappings, projectTimeBillingEnabled: 
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g
 
-/** The fields a template uses, or why it is not a valid template (naming the offending placeholder). */
+/** The fields a template uses, or why it is not a valid template (naming the offending placeholder; phrased to follow the field's name). */
 export function parseDescriptionTemplate(template: string): { fields: DescriptionTemplateField[] } | { error: string } {
   if (template.length > DESCRIPTION_TEMPLATE_MAX_LENGTH) return { error: `is longer than ${DESCRIPTION_TEMPLATE_MAX_LENGTH} characters` }
   const fields = new Set<DescriptionTemplateField>()
   for (const match of template.matchAll(PLACEHOLDER)) {
     const name = match[1]!
     if (!(DESCRIPTION_TEMPLATE_FIELDS as readonly string[]).includes(name)) {
-      return { error: `unknown placeholder {{${name}}}; allowed: ${DESCRIPTION_TEMPLATE_FIELDS.map((f) => `{{${f}}}`).join(', ')}` }
+      return { error: `has an unknown placeholder {{${name}}} (allowed: ${DESCRIPTION_TEMPLATE_FIELDS.map((f) => `{{${f}}}`).join(', ')})` }
     }
     fields.add(name as DescriptionTemplateField)
   }

@@ -13,7 +13,7 @@ describe('description template', () => {
 
   it('names an unknown placeholder, and refuses unclosed or nested braces and an over-long template', () => {
     const unknown = parseDescriptionTemplate('{{notes}} by {{password}}')
-    expect('error' in unknown && unknown.error).toMatch(/^unknown placeholder \{\{password\}\}; allowed: \{\{notes\}\}, /)
+    expect('error' in unknown && unknown.error).toMatch(/^has an unknown placeholder \{\{password\}\} \(allowed: \{\{notes\}\}, /)
     expect(parseDescriptionTemplate('{{notes')).toEqual({ error: 'has an unclosed or nested {{ }} placeholder' })
     expect(parseDescriptionTemplate('{{ {{notes}} }}')).toEqual({ error: 'has an unclosed or nested {{ }} placeholder' })
     expect(parseDescriptionTemplate('x'.repeat(DESCRIPTION_TEMPLATE_MAX_LENGTH + 1))).toEqual({ error: `is longer than ${DESCRIPTION_TEMPLATE_MAX_LENGTH} characters` })
