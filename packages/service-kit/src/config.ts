@@ -35,11 +35,19 @@ export function parseEnv<S extends TObject>(schema: S, env: Record<string, strin
     const value = env[key]
     if (value !== undefined && value !== '') picked[key] = value
   }
+  const properties = schema.properties as Record<string, TSchema>
+  const invalid = (name: string) => {
+    const expected = properties[name]?.description ? ` (expected ${properties[name]?.description})` : ''
+    return new ConfigError(name in picked ? `${name}: invalid value${expected}` : `${name}: required${expected}`)
+  }
+  // TypeBox's conversion is lenient ('80.5' → 80, '0x10' → 0 for a number): numbers must be written plainly.
+  for (const [name, raw] of Object.entries(picked)) {
+    const type = properties[name]?.type
+    if (type === 'integer' && !/^-?\d+$/.test(raw)) throw invalid(name)
+    if (type === 'number' && !/^-?\d+(\.\d+)?$/.test(raw)) throw invalid(name)
+  }
   const value = Value.Convert(schema, Value.Default(schema, picked))
   const first = Value.Errors(schema, value).First()
   if (!first) return value as Static<S>
-  const name = first.path.split('/')[1] ?? first.path
-  const property = (schema.properties as Record<string, TSchema>)[name]
-  const expected = property?.description ? ` (expected ${property.description})` : ''
-  throw new ConfigError(name in picked ? `${name}: invalid value${expected}` : `${name}: required${expected}`)
+  throw invalid(first.path.split('/')[1] ?? first.path)
 }
