@@ -1,6 +1,7 @@
 // The sync dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a real
-// listening api and database: sign in with a pasted token, see a connection's health and a dead letter,
-// Retry it from the keyboard, and save docs/admin-dashboard.png for the README.
+// listening api and database: sign in with a pasted token, see a connection's health (direction, a key due
+// for rotation, a backfill's progress) and a dead letter, Retry it from the keyboard, and save
+// docs/admin-dashboard.png for the README.
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -20,11 +21,14 @@ const SCREENSHOT = fileURLToPath(new URL('../../../docs/admin-dashboard.png', im
 const t = useTestDatabase()
 const platformAdmin: Principal = { tenantId: 'illumera', companyId: 'illumera-ops', role: 'platform_admin', userId: 'ops-1' }
 const MIN = 60_000
+const DAY = 24 * 60 * MIN
 
 /**
- * One company with a struggling connection: synced 3 min ago, an Align 503 12 min ago, 9 calls in the last
- * minute, two dead letters and a pending row. Times are relative to `now`, which the browser's clock is
- * pinned to, so the page (and the screenshot) read the same on every run.
+ * One company with a struggling connection: outbound only, its key stored 85 days ago (past the default 80),
+ * synced 3 min ago, an Align 503 12 min ago, 9 calls in the last minute, and a backfill of 12 rows started
+ * 100 min ago of which two are dead letters and one is pending (the other 9 were delivered and purged). Times
+ * are relative to `now`, which the browser's clock is pinned to, so the page (and the screenshot) read the
+ * same on every run.
  */
 async function seedStrugglingCompany(db: Kysely<Database>, now: number) {
   const tenant = await createTenant(db, { id: 'acme', name: 'Acme' })
@@ -34,14 +38,22 @@ async function seedStrugglingCompany(db: Kysely<Database>, now: number) {
   const connection = await createAlignConnection(db, owner, {
     align_org_id: 'org-acme', key_last_four: '7f3a', status: 'active', last_sync_at: new Date(now - 3 * MIN),
     last_error_at: new Date(now - 12 * MIN), last_error_message: 'Align answered 503 Service Unavailable (GET /projects/9120)',
+    api_key_created_at: new Date(now - 85 * DAY), sync_direction: 'illumera_to_align',
   })
+  const syncRun = (kind: 'initial_sync' | 'backfill', total: number, startedAt: Date) => ({
+    connection_id: connection.id, tenant_id: tenant.id, company_id: company.id, kind, total, started_at: startedAt,
+  })
+  // The initial sync finished long ago (its rows are gone); the backfill is the latest run and still going.
+  const [, backfill] = await db.insertInto('align_sync_runs').values([
+    syncRun('initial_sync', 1204, new Date(now - 85 * DAY)), syncRun('backfill', 12, new Date(now - 100 * MIN)),
+  ]).returning('id').execute()
   await db.insertInto('align_rate_budgets').values({
     connection_id: connection.id, grants: Array.from({ length: 9 }, (_, i) => String(Date.now() - (i + 1) * 1000)),
   }).execute()
   const outbox = (localId: string, entity: 'time_entry' | 'project' | 'user', status: 'failed' | 'pending', minutesAgo: number, error: string | null) => ({
     tenant_id: tenant.id, company_id: company.id, connection_id: connection.id, entity_type: entity, local_id: localId, operation: 'upsert' as const,
     payload: null, status, attempts: status === 'failed' ? 8 : 0, error, created_at: new Date(now - minutesAgo * MIN),
-    last_attempt_at: status === 'failed' ? new Date(now - (minutesAgo - 30) * MIN) : null,
+    last_attempt_at: status === 'failed' ? new Date(now - (minutesAgo - 30) * MIN) : null, sync_run_id: backfill!.id,
   })
   const [lockedEntry, missingProject] = await db.insertInto('align_sync_outbox').values([
     outbox('te-2026-11-20-maria', 'time_entry', 'failed', 95, 'Align answered 422: workDate 2026-11-20 is in a locked period'),
@@ -118,9 +130,16 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     const connection = page.locator('#connections-rows tr', { hasText: 'acme-hq' })
     const cells = await connection.locator('th, td').allInnerTexts()
     expect(cells.map((c) => c.replace(/\s+/g, ' ').trim())).toEqual([
-      'acme-hq tenant acme org org-acme · key …7f3a', 'active', '3 min ago',
+      'acme-hq tenant acme org org-acme · key …7f3a key 85 days old — rotate (PATCH /api/align/connections)', 'active', 'Illumera → Align',
+      '3 min ago backfill running · started 1 h ago 9/12, failed 2',
       'Align answered 503 Service Unavailable (GET /projects/9120) 12 min ago', '591 of 600', '1', '0', '2', '25 min',
     ])
+    expect(await page.locator('#key-rotation').innerText()).toBe(
+      '1 connection needs its Align key rotated (acme-hq). Rotate with PATCH /api/align/connections before Align refuses the key.')
+    // Delivered or dead-lettered rows fill the bar; its name says whose run it is.
+    const progress = page.getByRole('progressbar', { name: 'backfill progress of acme-hq' })
+    expect([await progress.getAttribute('value'), await progress.getAttribute('max'), await progress.getAttribute('aria-valuetext')])
+      .toEqual(['11', '12', '9 of 12 done, 2 failed, 1 pending'])
     expect(await outboxStats(page)).toEqual({ Pending: '1', Processing: '0', 'Dead letters': '2', Done: '0', 'Oldest pending': '25 min' })
     expect(await page.locator('#deliveries-rows').innerText()).toContain('no invoice links the Align invoice 311')
     expect(await page.locator('#runs-rows').innerText()).toMatch(/2 h ago\s+41 s\s+discrepancies/)
@@ -151,6 +170,9 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     const untouched = await t.db.selectFrom('align_sync_outbox').select('status').where('id', '=', seeded.missingProject.id).executeTakeFirstOrThrow()
     expect(untouched.status).toBe('failed')
     expect(await outboxStats(page)).toEqual({ Pending: '2', Processing: '0', 'Dead letters': '1', Done: '0', 'Oldest pending': '1 h' })
+    // The retried row is the backfill's again: pending, not failed.
+    expect(await connection.locator('.run-figures').innerText()).toBe('9/12, failed 1')
+    expect(await progress.getAttribute('aria-valuetext')).toBe('9 of 12 done, 1 failed, 2 pending')
 
     await page.evaluate('document.activeElement?.blur()')
     await mkdir(path.dirname(SCREENSHOT), { recursive: true })
@@ -164,6 +186,19 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     const tenant = await createTenant(t.db, { id: 'globex', name: 'Globex' })
     const company = await createCompany(t.db, tenant.id, { id: 'globex-hq', name: 'Globex HQ' })
     const connection = await createAlignConnection(t.db, { tenantId: tenant.id, companyId: company.id }, { align_org_id: 'org-globex' })
+    // Its initial sync is done: 39 rows delivered (and purged), one dead letter.
+    const initial = await t.db.insertInto('align_sync_runs').values({
+      connection_id: connection.id, tenant_id: tenant.id, company_id: company.id, kind: 'initial_sync', total: 40,
+    }).returning('id').executeTakeFirstOrThrow()
+    await t.db.insertInto('align_sync_outbox').values({
+      tenant_id: tenant.id, company_id: company.id, connection_id: connection.id, entity_type: 'project', local_id: 'proj-globex-1',
+      operation: 'upsert', payload: null, status: 'failed', attempts: 8, error: 'Align answered 409', sync_run_id: initial.id,
+    }).execute()
+    // A disconnected connection's old key is never used again: no rotation warning for it.
+    const initech = await createCompany(t.db, tenant.id, { id: 'initech', name: 'Initech' })
+    await createAlignConnection(t.db, { tenantId: tenant.id, companyId: initech.id }, {
+      align_org_id: 'org-initech', status: 'disconnected', api_key_created_at: new Date(Date.now() - 200 * DAY), sync_direction: 'align_to_illumera',
+    })
     const page = await openDashboard()
 
     await signIn(page, await h.auth.token({ tenantId: tenant.id, companyId: company.id, role: 'company_admin' }))
@@ -179,6 +214,14 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     await signIn(page, `Bearer ${await h.auth.token(platformAdmin)}`)
     await page.locator('#dashboard[data-loaded="true"]').waitFor()
     const before = await page.locator('#dead-letters-rows tr').count()
+    const cellsOf = async (companyId: string) => (await page.locator('#connections-rows tr', { hasText: companyId }).locator('th, td').allInnerTexts())
+      .slice(0, 4).map((c) => c.replace(/\s+/g, ' ').trim())
+    // A completed run: one line, no progress bar.
+    expect(await cellsOf('globex-hq')).toEqual(['globex-hq tenant globex org org-globex · key …abcd key 0 days old', 'active', 'both ways', 'never initial sync complete (40 items, 1 failed)'])
+    expect(await page.locator('#connections-rows tr', { hasText: 'globex-hq' }).locator('progress').count()).toBe(0)
+    expect(await cellsOf('initech')).toEqual(['initech tenant globex org org-initech · key …abcd key 200 days old', 'disconnected', 'Align → Illumera', 'never'])
+    expect(await page.locator('#connections-rows tr', { hasText: 'initech' }).locator('.badge-warn').count()).toBe(0)
+    expect(await page.locator('#key-rotation').innerText()).not.toContain('initech')
 
     // Written while the page is open: the next automatic refresh (every 5 s) shows it, no click needed.
     const payload = '<img src=x onerror="window.__xss = 1"><b>bold</b>'
@@ -198,6 +241,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     expect(await page.locator('#sign-in-error').innerText()).toBe('Signed out.')
     expect(await page.evaluate('sessionStorage.length')).toBe(0)
     expect(await page.locator('#dashboard tbody tr').count()).toBe(0)
+    expect(await page.locator('#key-rotation').isHidden()).toBe(true)
     expect(await focusedId(page)).toBe('token')
     // The 401 and 403 answers of the wrong tokens show up as failed resource loads; nothing else may.
     expect(problems.filter((p) => !/status of 40[13]/.test(p))).toEqual([])

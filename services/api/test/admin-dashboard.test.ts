@@ -54,6 +54,8 @@ describe('GET /admin', () => {
       expect(res.body).toContain('<main id="main" tabindex="-1">')
       expect(res.body).toContain('<th scope="col">Last error</th>')
       expect(res.body).toContain('<th scope="col" class="num">Dead letters</th>')
+      expect(res.body).toContain('<th scope="col">Direction</th>')
+      expect(res.body).toContain('<p id="key-rotation" class="warning" hidden></p>')
     }
   })
 

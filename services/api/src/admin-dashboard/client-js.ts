@@ -119,13 +119,58 @@ function fill(name, page, row) {
   if (more) more.hidden = !page.nextCursor
 }
 
+const DIRECTIONS = { illumera_to_align: 'Illumera → Align', align_to_illumera: 'Align → Illumera', bidirectional: 'both ways' }
+const RUN_KINDS = { initial_sync: 'initial sync', backfill: 'backfill', resync: 'resync' }
+
+const days = (n) => n + (n === 1 ? ' day' : ' days')
+
+/** A disconnected connection's key is no longer used, so only live ones are asked to rotate (as in /metrics). */
+const needsRotation = (c) => c.status !== 'disconnected' && c.keyAge.needsRotation
+
+/** The key's age; past the threshold, a warning that says how to rotate it. */
+function keyAge(c) {
+  const { days: age, thresholdDays } = c.keyAge
+  if (!needsRotation(c)) return sub(h('span', { title: 'flagged for rotation after ' + days(thresholdDays) }, 'key ' + days(age) + ' old'))
+  return h('span', { class: 'badge badge-warn badge-wide', title: 'older than ' + days(thresholdDays) + '; such keys commonly expire at 90 days' },
+    'key ' + days(age) + ' old — rotate (PATCH /api/align/connections)')
+}
+
+/** A bulk sync run still going: a labelled <progress> and "done/total, failed N". */
+function runProgress(run, companyId) {
+  const kind = RUN_KINDS[run.kind] || run.kind
+  return h('div', { class: 'run' },
+    h('span', { class: 'run-head' }, kind + ' running', ' · started ', when(run.startedAt)),
+    // The bar fills as rows leave the queue (delivered or dead-lettered); the text says which.
+    h('progress', {
+      max: Math.max(run.total, 1), value: run.done + run.failed, 'aria-label': kind + ' progress of ' + companyId,
+      'aria-valuetext': run.done + ' of ' + run.total + ' done, ' + run.failed + ' failed, ' + run.pending + ' pending',
+    }),
+    h('span', { class: 'run-figures' }, count(run.done) + '/' + count(run.total) + ', ', run.failed > 0 ? h('strong', { class: 'bad' }, 'failed ' + count(run.failed)) : 'failed 0'),
+  )
+}
+
+/**
+ * The connection's bulk sync runs: the progress of each one still running (the initial sync and a later
+ * backfill or resync may overlap), else a one-line summary of the latest when it is the initial sync.
+ */
+function syncRuns(c) {
+  const runs = [c.latestSyncRun, c.initialSync].filter((run, i, all) => run && all.findIndex((r) => r && r.id === run.id) === i)
+  const running = runs.filter((run) => !run.completed)
+  if (running.length > 0) return running.map((run) => runProgress(run, c.companyId))
+  const latest = c.latestSyncRun
+  if (!latest || latest.kind !== 'initial_sync') return null
+  return sub('initial sync complete (' + count(latest.total) + (latest.total === 1 ? ' item, ' : ' items, '),
+    latest.failed > 0 ? h('span', { class: 'bad' }, count(latest.failed) + ' failed') : '0 failed', ')')
+}
+
 function connectionRow(c) {
   const paused = c.pausedUntil && Date.parse(c.pausedUntil) > Date.now()
   const budget = c.rateBudget
-  return h('tr', {},
-    h('th', { scope: 'row' }, c.companyId, sub('tenant ' + c.tenantId), sub('org ' + c.alignOrgId + ' · key …' + c.keyLastFour)),
+  return h('tr', { class: needsRotation(c) ? 'row-warn' : null },
+    h('th', { scope: 'row' }, c.companyId, sub('tenant ' + c.tenantId), sub('org ' + c.alignOrgId + ' · key …' + c.keyLastFour), keyAge(c)),
     h('td', {}, badge(c.status)),
-    h('td', {}, when(c.lastSyncAt, 'never')),
+    h('td', {}, h('span', { class: 'direction', title: c.syncDirection }, DIRECTIONS[c.syncDirection] || c.syncDirection)),
+    h('td', {}, when(c.lastSyncAt, 'never'), syncRuns(c)),
     h('td', {}, c.lastErrorMessage ? [h('span', { class: 'error-text' }, c.lastErrorMessage), sub(when(c.lastErrorAt))] : h('span', { class: 'muted' }, 'none')),
     h('td', { class: 'num' },
       h('span', { title: budget.usedLastMinute + ' calls in the last minute' }, count(budget.remaining) + ' of ' + count(budget.limitPerMinute)),
@@ -198,7 +243,21 @@ function discrepancyRow(d) {
   )
 }
 
+/** The banner at the top: how many connections need their Align key rotated, and which. */
+function renderKeyRotation(connections) {
+  const due = connections.filter(needsRotation)
+  const banner = byId('key-rotation')
+  banner.hidden = due.length === 0
+  if (due.length === 0) return banner.replaceChildren()
+  const names = due.slice(0, 3).map((c) => c.companyId).join(', ') + (due.length > 3 ? ' and ' + count(due.length - 3) + ' more' : '')
+  banner.replaceChildren(
+    h('strong', {}, due.length === 1 ? '1 connection needs its Align key rotated' : count(due.length) + ' connections need their Align key rotated'),
+    ' (' + names + '). Rotate with PATCH /api/align/connections before Align refuses the key.',
+  )
+}
+
 function render(data) {
+  renderKeyRotation(data.connections.data)
   fill('connections', data.connections, connectionRow)
   renderOutboxSummary(data.outboxSummary)
   fill('dead-letters', data.deadLetters, deadLetterRow)
@@ -334,6 +393,8 @@ function signOut(message) {
   stopTimers()
   for (const tbody of document.querySelectorAll('#dashboard tbody')) tbody.replaceChildren()
   byId('outbox-stats').replaceChildren()
+  byId('key-rotation').replaceChildren()
+  byId('key-rotation').hidden = true
   delete byId('dashboard').dataset.loaded
   byId('dashboard').hidden = true
   byId('session').hidden = true

@@ -39,7 +39,7 @@ function tableSection(s: TableSection): string {
 const SECTIONS = {
   connections: tableSection({
     id: 'connections', title: 'Connections', caption: 'Health of each Align connection',
-    columns: ['Company', 'Status', 'Last sync', 'Last error', 'Rate budget left', 'Pending', 'Processing', 'Dead letters', 'Oldest pending'],
+    columns: ['Company', 'Status', 'Direction', 'Last sync', 'Last error', 'Rate budget left', 'Pending', 'Processing', 'Dead letters', 'Oldest pending'],
     numeric: ['Rate budget left', 'Pending', 'Processing', 'Dead letters'],
     empty: 'No Align connections yet.', more: 'Showing the first 200 connections.',
   }),
@@ -117,6 +117,7 @@ export const DASHBOARD_HTML = `<!doctype html>
         <a href="#deliveries-title">Webhooks</a>
         <a href="#runs-title">Reconciliation</a>
       </nav>
+      <p id="key-rotation" class="warning" hidden></p>
       ${SECTIONS.connections}
       <section class="card" id="outbox" aria-labelledby="outbox-title">
         <div class="card-head"><h2 id="outbox-title" tabindex="-1">Outbox</h2></div>

@@ -56,6 +56,8 @@ button:disabled { opacity: .6; cursor: progress; }
 table { width: 100%; border-collapse: collapse; font-size: .93rem; }
 th, td { text-align: left; vertical-align: top; padding: .5rem .6rem; border-bottom: 1px solid var(--line); }
 thead th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); white-space: nowrap; }
+/* The connections table has the most columns: its headings may wrap so the rows fit without scrolling. */
+#connections-table thead th { white-space: normal; }
 tbody th { font-weight: 600; }
 tbody tr:nth-child(even) { background: var(--stripe); }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -70,6 +72,15 @@ tbody tr:nth-child(even) { background: var(--stripe); }
 .badge-active, .badge-ok { background: var(--ok-bg); color: var(--ok); border-color: transparent; }
 .badge-error, .badge-bad { background: var(--bad-bg); color: var(--bad); border-color: transparent; }
 .badge-warn { background: var(--warn-bg); color: var(--warn); border-color: transparent; }
+/* A badge that says a sentence: it may wrap, so it gets corners rather than a pill. */
+.badge-wide { display: block; width: max-content; max-width: 13rem; margin-top: .3rem; border-radius: 6px; white-space: normal; }
+tbody tr.row-warn > th { box-shadow: inset 4px 0 0 var(--warn); }
+
+.direction { white-space: nowrap; }
+.run { margin-top: .35rem; font-size: .82rem; color: var(--muted); }
+.run-head { display: block; }
+.run progress { display: block; width: 9rem; height: .6rem; margin: .2rem 0; accent-color: var(--accent); }
+.run-figures { font-variant-numeric: tabular-nums; }
 
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .75rem; margin: 0; }
 .stat { border: 1px solid var(--line); border-radius: 8px; padding: .6rem .8rem; }
@@ -80,5 +91,6 @@ tbody tr:nth-child(even) { background: var(--stripe); }
 
 .announce:empty { display: none; }
 .announce { padding: .5rem .8rem; border-radius: 6px; background: var(--ok-bg); color: var(--ok); }
+.warning { padding: .5rem .8rem; border-radius: 6px; background: var(--warn-bg); color: var(--warn); border-left: 4px solid var(--warn); margin: 1rem 0 0; }
 .problem { padding: .5rem .8rem; border-radius: 6px; background: var(--bad-bg); color: var(--bad); }
 `
