@@ -119,14 +119,21 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
 
   // ── claiming ──
 
-  async function claimUnits(limit: number, now: Date): Promise<{ units: Unit[]; connections: Map<string, ConnectionRow> }> {
+  interface Claim {
+    units: Unit[]
+    connections: Map<string, ConnectionRow>
+  }
+
+  async function claimUnits(limit: number, now: Date, excludeConnections: string[] = []): Promise<Claim> {
     const leaseToken = randomUUID()
-    const claimed = await claimDueOutboxRows(db, { now, leaseToken, leaseMs: o.leaseMs, limit, perConnection: o.perConnectionClaim, cursor })
+    const claimed = await claimDueOutboxRows(db, { now, leaseToken, leaseMs: o.leaseMs, limit, perConnection: o.perConnectionClaim, cursor, excludeConnections })
     if (claimed.length === 0) return { units: [], connections: new Map() }
     const connectionIds = [...new Set(claimed.map((r) => r.connection_id!))].sort()
     cursor = connectionIds.find((id) => id > cursor) ?? connectionIds[0]!
     const connections = new Map<string, ConnectionRow>()
     for (const r of claimed) {
+      // The claim read each connection's field mappings: the handlers need no read of their own.
+      if (r.connection_field_mappings != null && r.connection_read_at) mappingSource.prime(r.connection_id!, r.connection_field_mappings, r.connection_read_at)
       if (connections.has(r.connection_id!) || r.connection_status === undefined) continue
       connections.set(r.connection_id!, {
         id: r.connection_id!, tenant_id: r.tenant_id, company_id: r.company_id, status: r.connection_status,
@@ -575,10 +582,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
         listenerRetry.unref()
       }
     }
-    client.on('notification', (message) => {
-      if (message.payload) freshConnections.add(message.payload)
-      wake()
-    })
+    // Whatever the payload (a connection id, or none when notifies are coalesced): claim at once for the
+    // connections with nothing in hand; the loop tops up the others.
+    client.on('notification', () => claimFresh())
     client.on('error', (err) => {
       log.warn({ err: { message: err.message } }, 'LISTEN connection lost; polling until it is back')
       retry()
@@ -597,38 +603,81 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   }
 
   // Claimed units not started yet (a local queue, as graphile-worker's): the next rows are ready when a slot
-  // frees, and claims are fewer and larger. At most `prefetch` wait, so a new tenant's row queues behind few.
+  // frees, and claims are fewer and larger. Dispatch is fair (below), so a new tenant's row never queues behind them.
   const queued: Array<{ unit: Unit; connection: ConnectionRow | undefined }> = []
   const prefetch = Math.max(1, Math.ceil(o.concurrency / 2))
-
   const inFlightByConnection = new Map<string, number>()
-  // Connections that NOTIFYed while nothing of theirs was queued or in flight: claim for them at once.
-  const freshConnections = new Set<string>()
+  const queuedByConnection = new Map<string, number>()
+  // One connection holds at most this many slots: a tenant whose row arrives behind another's backlog finds one free.
+  const perConnectionInFlight = Math.max(1, o.concurrency - Math.ceil(o.concurrency / 10))
+
+  function count(map: Map<string, number>, key: string, delta: number): void {
+    const n = (map.get(key) ?? 0) + delta
+    if (n > 0) map.set(key, n)
+    else map.delete(key)
+  }
+
+  function enqueue(claim: Claim): void {
+    for (const unit of claim.units) {
+      queued.push({ unit, connection: claim.connections.get(unit.head.connection_id!) })
+      count(queuedByConnection, unit.head.connection_id!, 1)
+    }
+    if (claim.units.length > 0) void refreshBudgetGauges([...claim.connections.keys()]).catch(() => {})
+    dispatch()
+  }
 
   function dispatch(): void {
     while (running && inFlight.size < o.concurrency && queued.length > 0) {
-      // Fair dispatch: the queued unit whose connection has the fewest units in flight goes first.
-      let pick = 0
-      let best = Infinity
+      // Fair dispatch: the queued unit whose connection has the fewest units in flight goes first; a connection
+      // at its share of the slots waits.
+      let pick = -1
+      let best = perConnectionInFlight
       for (let i = 0; i < queued.length && best > 0; i++) {
         const n = inFlightByConnection.get(queued[i]!.unit.head.connection_id!) ?? 0
         if (n < best) { best = n; pick = i }
       }
+      if (pick < 0) return
       const { unit, connection } = queued.splice(pick, 1)[0]!
       const connectionId = unit.head.connection_id!
-      inFlightByConnection.set(connectionId, (inFlightByConnection.get(connectionId) ?? 0) + 1)
+      count(queuedByConnection, connectionId, -1)
+      count(inFlightByConnection, connectionId, 1)
       const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
       const p: Promise<void> = processUnits([unit], new Map(connection ? [[connection.id, connection]] : []), clock(), tally)
         .finally(() => {
           inFlight.delete(p)
-          const left = (inFlightByConnection.get(connectionId) ?? 1) - 1
-          if (left > 0) inFlightByConnection.set(connectionId, left)
-          else inFlightByConnection.delete(connectionId)
+          count(inFlightByConnection, connectionId, -1)
           dispatch()
           wake()
         })
       inFlight.add(p)
     }
+  }
+
+  // A NOTIFY claims at once, apart from the loop (which may be in the middle of a claim), for the connections
+  // the worker has nothing of in hand: a tenant's new row never waits behind another's claim or local queue.
+  let freshClaim: Promise<void> | null = null
+  let freshAgain = false
+
+  function claimFresh(): void {
+    if (!running) return
+    if (freshClaim) {
+      freshAgain = true
+      return
+    }
+    freshClaim = (async () => {
+      do {
+        freshAgain = false
+        const inHand = [...new Set([...inFlightByConnection.keys(), ...queuedByConnection.keys()])]
+        enqueue(await claimUnits(o.concurrency, clock(), inHand))
+        // The NOTIFY may have been for a connection in hand: the loop tops those up when a slot is free.
+        if (inHand.length > 0) wake()
+      } while (freshAgain && running)
+    })()
+      .catch((err: Error) => {
+        log.error({ err: { message: err.message } }, 'claim on NOTIFY failed; the loop claims instead')
+        wake()
+      })
+      .finally(() => { freshClaim = null })
   }
 
   async function pump(): Promise<void> {
@@ -641,17 +690,12 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
           lastMaintenance = now.getTime()
           await maintenance(now)
         }
-        const fresh = [...freshConnections].some((id) => !inFlightByConnection.has(id) && !queued.some((q) => q.unit.head.connection_id === id))
-        freshConnections.clear()
-        // Claim when the local queue runs low (half of it), so claims are few and slots never wait on one; or
-        // at once when a connection with nothing in hand announced a row (it must not wait behind a backlog).
-        const room = Math.max(o.concurrency - inFlight.size + prefetch - queued.length, fresh ? o.perConnectionClaim : 0)
-        if (room > 0 && (queued.length <= prefetch / 2 || fresh)) {
-          const { units, connections } = await claimUnits(room, now)
-          for (const unit of units) queued.push({ unit, connection: connections.get(unit.head.connection_id!) })
-          dispatch()
-          if (units.length > 0) void refreshBudgetGauges([...connections.keys()]).catch(() => {})
-          if (units.length > 0 && queued.length <= prefetch / 2) continue
+        // Claim when the local queue runs low (half of it), so claims are few and slots never wait on one.
+        const room = o.concurrency - inFlight.size + prefetch - queued.length
+        if (room > 0 && queued.length <= prefetch / 2) {
+          const claim = await claimUnits(room, now)
+          enqueue(claim)
+          if (claim.units.length > 0 && queued.length <= prefetch / 2) continue
         }
       } catch (err) {
         log.error({ err: { message: (err as Error).message } }, 'claim cycle failed; retrying after the poll interval')
@@ -680,7 +724,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     if (retentionTimer) clearInterval(retentionTimer)
     if (listenerRetry) clearTimeout(listenerRetry)
     await loop
+    await freshClaim
     // Claimed but not started: nothing was sent to Align for these rows, so they go straight back.
+    queuedByConnection.clear()
     for (const { unit } of queued.splice(0)) {
       await releaseOutboxRows(db, { ids: unit.rows.map((r) => r.id), prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken: unit.leaseToken, at: clock(), reason: 'released at shutdown before its Align call' })
     }

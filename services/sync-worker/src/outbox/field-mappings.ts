@@ -14,6 +14,8 @@ const MAX_CACHED_CONNECTIONS = 10_000
 export interface MappingSource {
   /** The mappings in force for a row of this connection created at `rowCreatedAt`. */
   fieldMappings(connectionId: string, rowCreatedAt: Date): Promise<FieldMappings>
+  /** Stored mappings read elsewhere at `readAt` (the claim reads them with its rows): cached as if read here. */
+  prime(connectionId: string, stored: unknown, readAt: Date): void
   projectName(tenantId: string, projectId: string): Promise<string | null>
   user(tenantId: string, userId: string): Promise<{ name: string; email: string; role: IllumeraUserRole } | null>
 }
@@ -32,6 +34,12 @@ export function createMappingSource(db: Kysely<Database>): MappingSource {
       if (cache.size >= MAX_CACHED_CONNECTIONS) cache.clear()
       cache.set(connectionId, { mappings, readAt: row?.read_at ?? rowCreatedAt, fetchedAt: performance.now() })
       return mappings
+    },
+    prime(connectionId, stored, readAt) {
+      const hit = cache.get(connectionId)
+      if (hit && hit.readAt >= readAt) return
+      if (cache.size >= MAX_CACHED_CONNECTIONS) cache.clear()
+      cache.set(connectionId, { mappings: effectiveFieldMappings(stored), readAt, fetchedAt: performance.now() })
     },
     async projectName(tenantId, projectId) {
       const row = await db.selectFrom('projects').select('name').where('id', '=', projectId).where('tenant_id', '=', tenantId).executeTakeFirst()

@@ -25,6 +25,10 @@ export type ClaimedRow = AlignSyncOutboxRow & {
   connection_status?: string
   connection_encrypted_api_key?: string
   connection_paused_until?: Date | null
+  /** The connection's stored field mappings, on its first row of the claim only (null on the others). */
+  connection_field_mappings?: unknown
+  /** When the claim read the connection (PostgreSQL's clock): later than every row it claimed was written. */
+  connection_read_at?: Date
 }
 
 const TIME_ENTRY_FAMILY = ['time_entry', 'time_entry_submit', 'time_entry_unlock'] as const
@@ -59,6 +63,8 @@ export interface ClaimOptions {
   cursor: string
   /** Only claim this connection's unlinked-or-not user upserts (topping up a bulk invite). */
   onlyUsersOf?: string
+  /** Skip these connections (the worker's fast claim for connections it has nothing of in hand). */
+  excludeConnections?: string[]
 }
 
 /**
@@ -78,11 +84,13 @@ export interface ClaimOptions {
 export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions): Promise<ClaimedRow[]> {
   const expires = new Date(o.now.getTime() + o.leaseMs)
   const onlyUsers = o.onlyUsersOf ?? null
+  const exclude = o.excludeConnections ?? []
   const result = await sql<ClaimedRow>`${sql.raw(PREPARED)}
     with picked as (
       select x.id, x.last_attempt_at as prev_attempt_at,
              row_number() over (partition by c.id order by x.seq) as rn, c.id as connection_id,
-             c.status::text as connection_status, c.encrypted_api_key as connection_encrypted_api_key, c.paused_until as connection_paused_until
+             c.status::text as connection_status, c.encrypted_api_key as connection_encrypted_api_key, c.paused_until as connection_paused_until,
+             c.field_mappings as connection_field_mappings
         from align_connections c
         cross join lateral (
           select o.id, o.seq, o.last_attempt_at
@@ -101,7 +109,7 @@ export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions):
            for update of o skip locked
         ) x
        where c.status = 'active' and (c.paused_until is null or c.paused_until <= ${o.now})
-         and (${onlyUsers}::text is null or c.id = ${onlyUsers})
+         and (${onlyUsers}::text is null or c.id = ${onlyUsers}) and c.id <> all(${exclude}::text[])
        order by rn, c.id <= ${o.cursor}, c.id
        limit ${o.limit}
     )
@@ -111,6 +119,7 @@ export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions):
       from picked
      where o.id = picked.id
     returning o.*, picked.prev_attempt_at, picked.connection_status, picked.connection_encrypted_api_key, picked.connection_paused_until,
+      case when picked.rn = 1 then picked.connection_field_mappings end as connection_field_mappings, now() as connection_read_at,
       (o.operation = 'upsert' and exists (
         select 1 from align_sync_outbox f
          where f.tenant_id = o.tenant_id and f.local_id = o.local_id and f.status = 'pending' and f.seq > o.seq

@@ -1,0 +1,89 @@
+// Fairness in the long-lived loop: a backlog never holds every slot, a NOTIFY claims at once for a tenant the
+// worker has nothing of in hand, and the claim's read of the connection serves the handlers' field mappings.
+import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
+import { useTestDatabase } from '@illumera/test-harness'
+import type { KyselyPlugin, OperationNode } from 'kysely'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { connect, enqueue, id, makeWorker, projectPayload, rowsOf, userPayload } from './helpers/setup.js'
+
+const t = useTestDatabase()
+let sandbox: AlignSandbox
+const started: Array<{ stop(): Promise<void> }> = []
+
+beforeAll(async () => { sandbox = await startAlignSandbox({ port: 0, rateLimitPerMinute: 0 }) })
+afterAll(async () => { await sandbox.close() })
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.stop()))
+  await sandbox.control.clearFaults()
+})
+
+async function until(check: () => Promise<boolean> | boolean, what: string, limitMs = 5_000): Promise<void> {
+  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+async function doneCount(localIds: string[]): Promise<number> {
+  const rows = await t.db.selectFrom('align_sync_outbox').select('status').where('local_id', 'in', localIds).execute()
+  return rows.filter((r) => r.status === 'done').length
+}
+
+describe('fairness in the loop', () => {
+  it("a backlog holds at most its share of the slots; another tenant's NOTIFYed row starts at once in a free one", async () => {
+    const big = await connect(t.db, sandbox)
+    const small = await connect(t.db, sandbox)
+    // Every Align call takes 1.5 s, and only NOTIFY wakes the worker (the poll is a minute).
+    await sandbox.control.setFaults({ latencyMs: 1_500 })
+    const { worker } = makeWorker(t.db, sandbox, { concurrency: 4, perConnectionClaim: 10, pollIntervalMs: 60_000 }, { databaseUrl: t.url })
+    const backlog = Array.from({ length: 12 }, () => id('project'))
+    for (const p of backlog) await enqueue(t.db, big, 'project', p, projectPayload())
+    worker.start()
+    started.push(worker)
+    await until(() => worker.inFlight >= 3, 'the backlog in flight')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // 4 slots, 12 rows claimable: the backlog keeps one slot free (at most concurrency minus a tenth, rounded up).
+    expect(worker.inFlight).toBe(3)
+    const p = id('project')
+    const enqueuedAt = Date.now()
+    await enqueue(t.db, small, 'project', p, projectPayload())
+    await until(() => worker.inFlight === 4, "the other tenant's row in flight", 1_000)
+    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', "the other tenant's row to be done", 5_000)
+    // It ran beside the backlog's first wave, not after it: at most that wave is done.
+    expect(await doneCount(backlog)).toBeLessThanOrEqual(3)
+    expect(Date.now() - enqueuedAt).toBeLessThan(3_000)
+  })
+
+  it("the claim's read of the connection serves the handlers' field mappings: no read of their own", async () => {
+    const c = await connect(t.db, sandbox)
+    let mappingReads = 0
+    const counter: KyselyPlugin = {
+      transformQuery(args) {
+        if (readsFieldMappings(args.node)) mappingReads++
+        return args.node
+      },
+      async transformResult(args) { return args.result },
+    }
+    const { worker } = makeWorker(t.db.withPlugin(counter), sandbox, { pollIntervalMs: 60_000 }, { databaseUrl: t.url })
+    worker.start()
+    started.push(worker)
+    await until(() => worker.listening, 'LISTEN')
+    // An invite applies the role mapping. Each row is newer than any earlier read, so without the claim's
+    // read each would need one.
+    for (let i = 0; i < 3; i++) {
+      const u = id('user')
+      await enqueue(t.db, c, 'user', u, userPayload(`mapped${i}-${u.slice(-6)}`))
+      await until(async () => (await rowsOf(t.db, u))[0]!.status === 'done', `row ${i} to be done`)
+    }
+    expect((await sandbox.control.state(c.organizationId)).users.filter((u) => u.externalRef?.externalType === 'user')).toHaveLength(3)
+    expect(mappingReads).toBe(0)
+  })
+})
+
+/** A builder query selecting align_connections.field_mappings (what field-mappings.ts reads on a cache miss). */
+function readsFieldMappings(node: OperationNode): boolean {
+  if (node.kind !== 'SelectQueryNode') return false
+  const text = JSON.stringify(node)
+  return text.includes('"align_connections"') && text.includes('"field_mappings"')
+}
