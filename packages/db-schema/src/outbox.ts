@@ -9,10 +9,18 @@ import type { OutboxEntityType, OutboxOperation } from './tables/align-sync-outb
 /** NOTIFY channel the worker LISTENs on; delivered when the producing transaction commits. */
 export const OUTBOX_NOTIFY_CHANNEL = 'align_sync_outbox'
 
+/**
+ * Set on upserts that repair an entity Align lost (reconciliation --fix, the api's resync of memberships): the
+ * worker then re-creates the entity when Align answers 404 for the update, instead of dead-lettering the row
+ * (services/sync-worker/src/outbox/recreate-missing.ts). Ordinary upserts leave it unset.
+ */
+const RecreateIfMissing = { recreateIfMissing: Type.Optional(Type.Boolean()) }
+
 export const ProjectPayload = Type.Object({
   name: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   timeBillingEnabled: Type.Boolean(),
+  ...RecreateIfMissing,
 })
 
 export const StaffingSlot = Type.Object({
@@ -26,17 +34,20 @@ export const WikiPagePayload = Type.Object({
   localProjectId: Type.String(),
   projectName: Type.String(),
   slots: Type.Array(StaffingSlot),
+  ...RecreateIfMissing,
 })
 
 export const UserPayload = Type.Object({
   email: Type.String(),
   name: Type.String(),
   role: Type.Union([Type.Literal('talent'), Type.Literal('hiring_manager')]),
+  ...RecreateIfMissing,
 })
 
 export const ProjectMemberPayload = Type.Object({
   localProjectId: Type.String(),
   localUserId: Type.String(),
+  ...RecreateIfMissing,
 })
 
 export const TimeEntryPayload = Type.Object({
@@ -48,6 +59,7 @@ export const TimeEntryPayload = Type.Object({
   timeBillingEnabled: Type.Boolean(),
   isAdjustment: Type.Boolean(),
   adjustsEntryId: Type.Union([Type.String(), Type.Null()]),
+  ...RecreateIfMissing,
 })
 
 /** time_entry_submit and time_entry_unlock act on the entry named by local_id. */

@@ -26,7 +26,7 @@ export async function enqueueLinkFix(db: Kysely<Database>, connection: Connectio
   })
 }
 
-/** The marker is not part of the typed payloads (see DESIGN above); the worker reads it by name. */
+/** Every upsert payload declares the optional marker (@illumera/db-schema outbox.ts). */
 function withRecreateIfMissing(write: OutboxWrite): OutboxWrite {
   return { ...write, payload: { ...write.payload, recreateIfMissing: true } } as OutboxWrite
 }

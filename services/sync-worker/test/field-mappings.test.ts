@@ -141,7 +141,7 @@ describe('resync', () => {
     // The upserts the api's resync enqueues (services/api/src/sync/resync.ts), in its order.
     const resync = async () => {
       await enqueue(t.db, c, 'user', user.id, { email: user.email, name: user.name, role: 'talent' })
-      await enqueue(t.db, c, 'project_member', engagementId, { localProjectId: project.id, localUserId: user.id, recreateIfMissing: true } as never)
+      await enqueue(t.db, c, 'project_member', engagementId, { localProjectId: project.id, localUserId: user.id, recreateIfMissing: true })
       await enqueue(t.db, c, 'time_entry', entryId, entryPayload(project.id, user.id, 'Auth module'))
       await enqueue(t.db, c, 'wiki_page', project.id, { localProjectId: project.id, projectName: project.name, slots: [] })
       await drain(worker)
