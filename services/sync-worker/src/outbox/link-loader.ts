@@ -57,7 +57,7 @@ export function createLinkLoader(db: Kysely<Database>): LinkLoader {
   async function run(batch: Lookup[]): Promise<void> {
     let rows: Array<LinkRow & { tenant_id: string }>
     try {
-      rows = await findLinksBatch(db, batch.flatMap((l) => l.byExternal), batch.flatMap((l) => l.byAlign))
+      rows = await findLinksBatch(db, distinct(batch.flatMap((l) => l.byExternal)), distinct(batch.flatMap((l) => l.byAlign)))
     } catch (err) {
       for (const l of batch) l.reject(err)
       return
@@ -93,6 +93,13 @@ export function createLinkLoader(db: Kysely<Database>): LinkLoader {
       return rows[0] ?? null
     },
   }
+}
+
+/** Units of one project and person ask for the same project and user links: each key goes once. */
+function distinct(keys: LinkKey[]): LinkKey[] {
+  const seen = new Map<string, LinkKey>()
+  for (const k of keys) seen.set(keyOf(k.tenantId, k.type, k.id), k)
+  return [...seen.values()]
 }
 
 function keyOf(tenantId: string, type: string, id: string): string {

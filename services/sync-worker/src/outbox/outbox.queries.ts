@@ -477,17 +477,22 @@ export interface LinkKey {
 /**
  * Many lookups in one statement (the link loader batches the handlers' lookups of concurrent units):
  * `byExternal` by (external_type, external_id), `byAlign` by (align_entity_type, align_entity_id), each
- * within its tenant. One fixed text, so it stays prepared whatever the batch size.
+ * within its tenant. One fixed text, so it stays prepared whatever the batch size. One subquery per key on a
+ * unique index (at most one row each): its kept plan probes that index per key even when the plan was made
+ * while the table was small, where a join would hash the whole table on every call until the next analyze.
  */
 export async function findLinksBatch(db: Kysely<Database>, byExternal: LinkKey[], byAlign: LinkKey[]): Promise<Array<LinkRow & { tenant_id: string }>> {
   const result = await sql<LinkRow & { tenant_id: string }>`${sql.raw(PREPARED)}
-    select l.tenant_id, l.external_type, l.external_id, l.align_entity_type, l.align_entity_id
-      from unnest(${byExternal.map((k) => k.tenantId)}::text[], ${byExternal.map((k) => k.type)}::text[], ${byExternal.map((k) => k.id)}::text[]) as k(tenant_id, t, id)
-      join align_entity_links l on l.tenant_id = k.tenant_id and l.external_type = k.t and l.external_id = k.id
-    union all
-    select l.tenant_id, l.external_type, l.external_id, l.align_entity_type, l.align_entity_id
-      from unnest(${byAlign.map((k) => k.tenantId)}::text[], ${byAlign.map((k) => k.type)}::text[], ${byAlign.map((k) => k.id)}::text[]) as a(tenant_id, t, id)
-      join align_entity_links l on l.tenant_id = a.tenant_id and l.align_entity_type = a.t and l.align_entity_id = a.id`.execute(db)
+    select (l).tenant_id, (l).external_type, (l).external_id, (l).align_entity_type, (l).align_entity_id
+      from (
+        select (select l from align_entity_links l where l.tenant_id = k.tenant_id and l.external_type = k.t and l.external_id = k.id) as l
+          from unnest(${byExternal.map((k) => k.tenantId)}::text[], ${byExternal.map((k) => k.type)}::text[], ${byExternal.map((k) => k.id)}::text[]) as k(tenant_id, t, id)
+        union all
+        select (select l from align_entity_links l where l.tenant_id = a.tenant_id and l.align_entity_type = a.t and l.align_entity_id = a.id)
+          from unnest(${byAlign.map((k) => k.tenantId)}::text[], ${byAlign.map((k) => k.type)}::text[], ${byAlign.map((k) => k.id)}::text[]) as a(tenant_id, t, id)
+        offset 0
+      ) found
+     where l is not null`.execute(db)
   return result.rows
 }
 
