@@ -17,6 +17,13 @@ export interface PreparingDbOptions {
   max?: number
   /** application_name in pg_stat_activity. */
   name: string
+  /**
+   * plan_cache_mode of the pool's sessions (default: PostgreSQL's, 'auto'). 'force_custom_plan' plans a marked
+   * statement on every call with the statistics of the moment (it is still parsed only once): for statements
+   * over a table that grows from empty, where a generic plan made while it was small keeps a sequential scan
+   * until the next ANALYZE. Unmarked statements are planned on every call whatever the mode.
+   */
+  planCacheMode?: 'auto' | 'force_custom_plan' | 'force_generic_plan'
 }
 
 type QueryFn = (...args: unknown[]) => unknown
@@ -39,7 +46,12 @@ export function preparingQuery(query: QueryFn): QueryFn {
 /** Like createServiceDb, plus prepared statements for marked queries. */
 export function createPreparingServiceDb(url: string, logger: Logger, options: PreparingDbOptions): Kysely<Database> {
   const log = logger.child({ component: 'db' })
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: options.name })
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    application_name: options.name,
+    ...(options.planCacheMode ? { options: `-c plan_cache_mode=${options.planCacheMode}` } : {}),
+  })
   pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'idle database connection failed'))
   pool.on('connect', (client) => {
     const patched = client as unknown as { query: QueryFn }
