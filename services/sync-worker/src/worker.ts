@@ -90,6 +90,8 @@ interface Unit {
   rows: ClaimedRow[]
   payload: unknown
   leaseToken: string
+  /** Its connection has nothing else in hand while others do: its statements go out at once, not at the end of the turn. */
+  urgent?: boolean
 }
 
 const INLINE_BUDGET_WAIT_MS = 1000
@@ -249,10 +251,10 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   let finishQueue: Array<{ finish: FinishDone; resolve: (r: { finished: boolean }) => void; reject: (err: unknown) => void }> = []
   let finishScheduled = false
 
-  function finishBatched(finish: FinishDone): Promise<{ finished: boolean }> {
+  function finishBatched(finish: FinishDone, urgent = false): Promise<{ finished: boolean }> {
     return new Promise((resolve, reject) => {
       finishQueue.push({ finish, resolve, reject })
-      if (finishQueue.length >= 100) void flushFinishes()
+      if (urgent || finishQueue.length >= 100) void flushFinishes()
       else if (!finishScheduled) {
         finishScheduled = true
         setImmediate(() => void flushFinishes())
@@ -373,8 +375,8 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       recovering: unit.head.prev_attempt_at !== null || unit.head.attempts > 0,
       call: (operation, fn) => callAlign(connection, gateway, operation, fn),
       mapping: mappingForRow(mappingSource, unit.head),
-      links: (keys) => linkLoader.links(tenantId, keys),
-      linkByAlignId: (type, id) => linkLoader.linkByAlignId(tenantId, type, id),
+      links: (keys) => linkLoader.links(tenantId, keys, unit.urgent),
+      linkByAlignId: (type, id) => linkLoader.linkByAlignId(tenantId, type, id, unit.urgent),
     }
     return handler(ctx)
   }
@@ -424,7 +426,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
     let result: { finished: boolean }
     try {
-      result = await finishBatched(finish)
+      result = await finishBatched(finish, unit.urgent)
     } catch (err) {
       if ((err as { code?: unknown }).code !== '23505') throw err
       const memberships = outcome.links.filter((l) => l.alignEntityType === 'project_member')
@@ -640,6 +642,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       const { unit, connection } = queued.splice(pick, 1)[0]!
       const connectionId = unit.head.connection_id!
       count(queuedByConnection, connectionId, -1)
+      unit.urgent = best === 0 && !queuedByConnection.has(connectionId) && inFlight.size > 0
       count(inFlightByConnection, connectionId, 1)
       const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
       const p: Promise<void> = processUnits([unit], new Map(connection ? [[connection.id, connection]] : []), clock(), tally)

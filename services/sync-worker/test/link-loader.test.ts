@@ -53,6 +53,20 @@ describe('link loader', () => {
     expect(mb).toMatchObject({ external_id: 'e-b' })
   })
 
+  it('an urgent lookup goes out at once, taking along what the turn queued so far', async () => {
+    const a = await tenantWithLinks('u')
+    const { db, counter } = countingDb()
+    const loader = createLinkLoader(db)
+    const queued = loader.links(a, [{ type: 'project', id: 'p-u' }])
+    expect(counter.statements).toBe(0)
+    const urgent = loader.linkByAlignId(a, 'user', 'au-u', true)
+    expect(counter.statements).toBe(1)
+    const [links, user] = await Promise.all([queued, urgent])
+    expect(links.get('project:p-u')!.align_entity_id).toBe('ap-u')
+    expect(user).toMatchObject({ external_type: 'user', external_id: 'same-local-id' })
+    expect(counter.statements).toBe(1)
+  })
+
   it('a lookup asked for after a statement went out sees links written meanwhile', async () => {
     const a = await tenantWithLinks('c')
     const { db, counter } = countingDb()

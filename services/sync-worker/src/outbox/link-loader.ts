@@ -18,27 +18,31 @@ interface Lookup {
 
 export interface LinkLoader {
   /** The tenant's links for these (external_type, external_id) pairs, by `${external_type}:${external_id}`. */
-  links(tenantId: string, keys: Array<{ type: string; id: string }>): Promise<Map<string, LinkRow>>
+  links(tenantId: string, keys: Array<{ type: string; id: string }>, urgent?: boolean): Promise<Map<string, LinkRow>>
   /** The tenant's link holding this Align entity, if any. */
-  linkByAlignId(tenantId: string, alignEntityType: string, alignEntityId: string): Promise<LinkRow | null>
+  linkByAlignId(tenantId: string, alignEntityType: string, alignEntityId: string, urgent?: boolean): Promise<LinkRow | null>
 }
 
 export function createLinkLoader(db: Kysely<Database>): LinkLoader {
   let queue: Lookup[] = []
   let scheduled = false
 
-  function enqueue(byExternal: LinkKey[], byAlign: LinkKey[]): Promise<LinkRow[]> {
+  // An urgent lookup (a unit that must not wait for the turn to end) goes out at once, with whatever is queued.
+  function enqueue(byExternal: LinkKey[], byAlign: LinkKey[], urgent = false): Promise<LinkRow[]> {
     return new Promise((resolve, reject) => {
       queue.push({ byExternal, byAlign, resolve, reject })
-      if (!scheduled) {
+      if (urgent) flush()
+      else if (!scheduled) {
         scheduled = true
-        setImmediate(flush)
+        setImmediate(() => {
+          scheduled = false
+          flush()
+        })
       }
     })
   }
 
   function flush(): void {
-    scheduled = false
     let batch = queue
     queue = []
     while (batch.length > 0) {
@@ -83,13 +87,13 @@ export function createLinkLoader(db: Kysely<Database>): LinkLoader {
   }
 
   return {
-    async links(tenantId, keys) {
+    async links(tenantId, keys, urgent) {
       if (keys.length === 0) return new Map()
-      const rows = await enqueue(keys.map((k) => ({ tenantId, type: k.type, id: k.id })), [])
+      const rows = await enqueue(keys.map((k) => ({ tenantId, type: k.type, id: k.id })), [], urgent)
       return new Map(rows.map((l) => [`${l.external_type}:${l.external_id}`, l]))
     },
-    async linkByAlignId(tenantId, alignEntityType, alignEntityId) {
-      const rows = await enqueue([], [{ tenantId, type: alignEntityType, id: alignEntityId }])
+    async linkByAlignId(tenantId, alignEntityType, alignEntityId, urgent) {
+      const rows = await enqueue([], [{ tenantId, type: alignEntityType, id: alignEntityId }], urgent)
       return rows[0] ?? null
     },
   }
