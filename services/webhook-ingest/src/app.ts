@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { ConnectionCache } from './deliveries/connection-cache.js'
+import { StatusEventBatcher, type StatusEventBatcherOptions } from './deliveries/status-event-batcher.js'
 import { createIngestMetrics } from './metrics.js'
 import { alignWebhookRoutes } from './routes/align-webhooks.js'
 
@@ -24,6 +25,8 @@ export interface AppDeps {
   now?: () => Date
   /** How long connection look-ups and decrypted secrets are reused (default 5000 ms; 0 disables). */
   connectionCacheTtlMs?: number
+  /** Time status events written together under load (see status-event-batcher.ts). */
+  statusEventBatch?: Omit<StatusEventBatcherOptions, 'onStatement'>
 }
 
 export const DEFAULT_REPLAY_WINDOW_MS = 24 * 60 * 60 * 1000
@@ -37,18 +40,20 @@ export async function buildApp(deps: AppDeps) {
     checks: { database: databaseCheck(deps.db) },
     ...(deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {}),
   })
+  const metrics = createIngestMetrics(deps.metrics)
   await app.register(alignWebhookRoutes, {
     prefix: '/api/webhooks/align',
     bodyLimit,
     deps: {
       db: deps.db,
       secretBox: deps.secretBox,
-      metrics: createIngestMetrics(deps.metrics),
+      metrics,
       logger: deps.logger.child({ component: 'align-webhooks' }),
       replayWindowMs: deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS,
       timestampToleranceSeconds: deps.timestampToleranceSeconds ?? 300,
       now: deps.now ?? (() => new Date()),
       connectionCache: new ConnectionCache({ ttlMs: deps.connectionCacheTtlMs ?? 5_000 }),
+      statusEvents: new StatusEventBatcher(deps.db, { ...deps.statusEventBatch, onStatement: (n) => metrics.statusStatementSize.observe(n) }),
     },
   })
   return app

@@ -1,15 +1,16 @@
 // The only file that touches process: env, signals, exit code.
 import { assertMigrated } from '@illumera/db-schema'
-import { ConfigError, createLogger, createMetricsRegistry, createServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
+import { ConfigError, createLogger, createMetricsRegistry, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { startDeliveryPruning } from './deliveries/prune-schedule.js'
+import { createIngestDb } from './ingest-db.js'
 
 async function main(): Promise<void> {
   const { config, secrets } = loadConfig(process.env)
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'webhook-ingest' })
   const secretBox = secretBoxFromEnv(secrets)
-  const db = createServiceDb(config.DATABASE_URL, logger, { name: 'webhook-ingest', max: config.DB_POOL_SIZE })
+  const db = createIngestDb(config.DATABASE_URL, logger, { max: config.DB_POOL_SIZE })
   let shuttingDown = false
   try {
     await assertMigrated(db)

@@ -24,6 +24,8 @@ export interface IngestMetrics {
   deliveries: Counter<'event' | 'outcome'>
   verificationFailures: Counter<'reason'>
   handlerDuration: Histogram<'event'>
+  /** Deliveries per statement of the time status events' one-statement path (status-event-batcher.ts). */
+  statusStatementSize: Histogram
 }
 
 export function createIngestMetrics(registry: Registry): IngestMetrics {
@@ -45,6 +47,12 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       help: 'Time from verification to commit of a delivery (dedup, replay check, handler, mark processed)',
       labelNames: ['event'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    statusStatementSize: new Histogram({
+      name: 'align_webhook_status_statement_deliveries',
+      help: 'Time status deliveries written by one statement (more than one when they arrive while earlier ones are written)',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
   }

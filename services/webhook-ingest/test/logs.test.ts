@@ -1,4 +1,5 @@
-// No log line carries a webhook body, a signature or a secret, whatever the outcome.
+// No log line carries a webhook body, a signature or a secret, whatever the outcome; a delivery writes one
+// line, which serves as its access log.
 import { randomUUID } from 'node:crypto'
 import { useTestDatabase } from '@illumera/test-harness'
 import { describe, expect, it } from 'vitest'
@@ -35,6 +36,42 @@ describe('logs', () => {
         expect(text).not.toContain(hex)
       }
       expect(text).not.toContain(seeded.connection.webhook_secret!)
+    } finally {
+      await app.close()
+    }
+  })
+  it('one line per delivery, with what an access log needs (Fastify\'s request lines are off for the route)', async () => {
+    const { app, logs, secretBox } = await startIngest(t.db)
+    try {
+      const seeded = await seedConnection(t.db, secretBox)
+      const { alignId } = await seedLinkedEntry(t.db, seeded, 'submitted')
+      const request = signed(seeded.secret, 'time.approved', { organizationId: seeded.orgId, data: { id: alignId } })
+      const deliveryId = request.headers['x-align-delivery-id']
+      for (const [outcome, msg] of [['processed', 'align webhook processed'], ['deduplicated', 'align webhook already processed']] as const) {
+        logs.lines.length = 0
+        expect((await post(app, request)).statusCode).toBe(200)
+        const lines = logs.lines.map((line) => JSON.parse(line))
+        expect(lines).toEqual([expect.objectContaining({ level: 30, msg, deliveryId, event: 'time.approved', outcome, status: 200, durationMs: expect.any(Number) })])
+      }
+      logs.lines.length = 0
+      expect((await post(app, signed('whsec_WRONG', 'time.approved', { organizationId: seeded.orgId, data: { id: alignId } }))).statusCode).toBe(401)
+      expect(logs.lines.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ level: 40, msg: 'align webhook refused', reason: 'bad_signature', status: 401 })])
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('what Fastify refuses before the pipeline (a body over the limit) is logged once, without the path token', async () => {
+    const { app, logs, secretBox } = await startIngest(t.db, { bodyLimit: 64 })
+    try {
+      const seeded = await seedConnection(t.db, secretBox)
+      const request = signed(seeded.secret, 'time.approved', { organizationId: seeded.orgId, data: { note: 'x'.repeat(100) } })
+      const token = seeded.connection.webhook_path_token!
+      logs.lines.length = 0
+      expect((await post(app, request, `/api/webhooks/align/${token}`)).statusCode).toBe(413)
+      const lines = logs.lines.map((line) => JSON.parse(line))
+      expect(lines).toEqual([expect.objectContaining({ level: 40, msg: 'align webhook refused before the pipeline', status: 413, route: '/api/webhooks/align/:pathToken' })])
+      expect(logs.text()).not.toContain(token)
     } finally {
       await app.close()
     }

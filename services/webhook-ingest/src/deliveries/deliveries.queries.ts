@@ -1,6 +1,7 @@
 // SQL of the delivery pipeline: connection look-up, recording, locking, replay detection, pruning.
 import type { AlignConnection, AlignDeliveryStatus, Database, TimeEntryStatus, TimeEntryUpdate } from '@illumera/db-schema'
-import { type Kysely, type QueryCreator, sql, type Transaction } from 'kysely'
+import { PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
+import { CompiledQuery, type Kysely, type QueryCreator, sql, type Transaction } from 'kysely'
 
 /** The connection columns the ingest needs; never the API key. */
 export type ReceivingConnection = Pick<
@@ -254,65 +255,101 @@ export interface StatusEventOutcome {
   applied: boolean
 }
 
+/** One row of applyStatusEvents' answer, in the order of its statements. */
+interface StatusEventRow {
+  current: boolean
+  replayed: boolean
+  entry_id: string | null
+  entry_status: TimeEntryStatus | null
+  entry_deleted_at: Date | null
+  inserted: boolean
+  applied: boolean
+}
+
+// The statement of applyStatusEvents. Its text is fixed (every value is a parameter: one text[] per column,
+// one element per delivery), so a pool made by createPreparingServiceDb prepares it once per connection and
+// nothing is compiled per call. Entries are locked in id order and deliveries inserted in id order, so two of
+// these statements running side by side cannot deadlock on each other.
+const STATUS_EVENTS_SQL = `${PREPARED_STATEMENT_MARKER}
+with input as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+      $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+    with ordinality as i(delivery_id, event_name, connection_id, tenant_id, company_id, row_version, payload, body_sha256,
+      align_entry_id, illumera_entry_id, target, applies_from, rejection_reason, processed_at, replay_since, ord)
+), checked as (
+  select i.*,
+    exists (select 1 from align_connections c
+      where c.id = i.connection_id and c.updated_at = i.row_version::timestamptz and c.status in ('active', 'error')
+        and c.webhook_secret is not null) as current,
+    exists (select 1 from align_webhook_deliveries d
+      where d.connection_id = i.connection_id and d.body_sha256 = i.body_sha256 and d.status = 'processed'
+        and d.delivery_id <> i.delivery_id and d.received_at > i.replay_since::timestamptz) as replayed
+  from input i
+), resolved as (
+  select k.ord, k.tenant_id, k.company_id, coalesce(
+      (select l.external_id from align_entity_links l
+       where l.tenant_id = k.tenant_id and l.align_entity_type = 'time_entry' and l.align_entity_id = k.align_entry_id),
+      k.illumera_entry_id) as entry_id
+  from checked k
+  where k.current and not k.replayed
+), target as (
+  select te.id, te.status, te.deleted_at, r.ord from resolved r
+  join time_entries te on te.id = r.entry_id and te.tenant_id = r.tenant_id and te.company_id = r.company_id
+  order by te.id
+  for update of te
+), claimed as (
+  -- Two deliveries of one statement reaching the same entry (through a link and an externalRef): neither is
+  -- written here (a row is updated once per statement); each takes the transaction.
+  select t.*, count(*) over (partition by t.id) = 1 as sole from target t
+), ins as (
+  insert into align_webhook_deliveries (delivery_id, event_name, tenant_id, company_id, connection_id, payload, body_sha256, status, processed_at)
+  select k.delivery_id, k.event_name, k.tenant_id, k.company_id, k.connection_id, k.payload::jsonb, k.body_sha256, 'processed',
+    k.processed_at::timestamptz
+  from checked k join claimed t on t.ord = k.ord and t.sole
+  order by k.delivery_id
+  on conflict (delivery_id) do nothing
+  returning delivery_id
+), upd as (
+  update time_entries te set status = k.target::time_entry_status, sync_status = 'synced', sync_error = null,
+    rejection_reason = case when k.target = 'rejected' then k.rejection_reason else te.rejection_reason end
+  from claimed t join checked k on k.ord = t.ord join ins on ins.delivery_id = k.delivery_id
+  where te.id = t.id and te.deleted_at is null and te.status::text = any(string_to_array(k.applies_from, ','))
+  returning te.id
+)
+select k.current, k.replayed, t.id as entry_id, t.status::text as entry_status, t.deleted_at as entry_deleted_at,
+  exists (select 1 from ins where ins.delivery_id = k.delivery_id) as inserted,
+  exists (select 1 from upd where upd.id = t.id) as applied
+from checked k left join claimed t on t.ord = k.ord
+order by k.ord`
+
 /**
- * A time status event in ONE statement (one round trip, one implicit transaction), for the common
- * case only: the connection row is unchanged and still receiving, no processed delivery of the same
- * body within the window, the entry is found through its link (or our externalRef) in this company,
- * and the delivery id is new. Then it locks the entry (a concurrent copy waits here, and its insert
- * then does nothing), records the delivery as processed, and applies the state machine's move when
- * the entry's status is one `appliesFrom` names. In every other case it writes nothing and the caller
- * takes the transactional path.
+ * Time status events in ONE statement (one round trip, one implicit transaction), each for the common case
+ * only: its connection row is unchanged and still receiving, no processed delivery of the same body within
+ * the window, its entry is found through its link (or our externalRef) in its company, and its delivery id is
+ * new. For those it locks the entries (a concurrent copy of a delivery waits here, and its insert then does
+ * nothing), records the deliveries as processed, and applies the state machine's move where the entry's status
+ * is one `appliesFrom` names. For every other delivery it writes nothing and the caller takes the transactional
+ * path. The caller keeps delivery ids, bodies and entries distinct within one call (status-event-batcher.ts).
  */
-export async function applyStatusEventInOneStatement(db: Kysely<Database>, s: StatusEventStatement): Promise<StatusEventOutcome> {
-  const row = (await statusEventStatement(s).execute(db)).rows[0]!
-  return {
+export async function applyStatusEvents(db: Kysely<Database>, statements: readonly StatusEventStatement[]): Promise<StatusEventOutcome[]> {
+  const columns = Array.from({ length: 15 }, () => new Array<string | null>(statements.length))
+  statements.forEach((s, i) => {
+    const { record } = s
+    const c = record.connection
+    const values = [
+      record.deliveryId, record.eventName, c.id, c.tenant_id, c.company_id, s.connectionRowVersion, record.payloadJson, record.bodySha256,
+      s.alignEntryId, s.illumeraEntryId, s.target, s.appliesFrom.join(','), s.target === 'rejected' ? (s.rejectionReason ?? null) : null,
+      s.now.toISOString(), s.since.toISOString(),
+    ]
+    values.forEach((value, column) => { columns[column]![i] = value })
+  })
+  const { rows } = await db.executeQuery<StatusEventRow>(CompiledQuery.raw(STATUS_EVENTS_SQL, columns))
+  if (rows.length !== statements.length) throw new Error(`applyStatusEvents: ${rows.length} rows for ${statements.length} deliveries`)
+  return rows.map((row) => ({
     connectionCurrent: row.current,
     replayed: row.replayed,
     entry: row.entry_id ? { id: row.entry_id, status: row.entry_status!, deleted_at: row.entry_deleted_at } : null,
-    inserted: row.inserted === 1,
-    applied: row.applied === 1,
-  }
-}
-
-/** The SQL of applyStatusEventInOneStatement. */
-export function statusEventStatement(s: StatusEventStatement) {
-  const { record } = s
-  const c = record.connection
-  const rejection = s.target === 'rejected' ? sql`, rejection_reason = ${s.rejectionReason ?? null}` : sql``
-  return sql<{
-    current: boolean; replayed: boolean; entry_id: string | null; entry_status: TimeEntryStatus | null; entry_deleted_at: Date | null; inserted: number; applied: number
-  }>`
-    with conn as (
-      select 1 from align_connections
-      where id = ${c.id} and updated_at = ${s.connectionRowVersion}::timestamptz and status in ('active', 'error') and webhook_secret is not null
-    ), replay as (
-      select 1 from align_webhook_deliveries
-      where connection_id = ${c.id} and body_sha256 = ${record.bodySha256} and status = 'processed'
-        and delivery_id <> ${record.deliveryId} and received_at > ${s.since}
-      limit 1
-    ), target as (
-      select te.id, te.status, te.deleted_at from time_entries te
-      where te.id = coalesce(
-          (select l.external_id from align_entity_links l
-           where l.tenant_id = ${c.tenant_id} and l.align_entity_type = 'time_entry' and l.align_entity_id = ${s.alignEntryId}),
-          ${s.illumeraEntryId})
-        and te.tenant_id = ${c.tenant_id} and te.company_id = ${c.company_id}
-        and exists (select 1 from conn) and not exists (select 1 from replay)
-      for update of te
-    ), ins as (
-      insert into align_webhook_deliveries (delivery_id, event_name, tenant_id, company_id, connection_id, payload, body_sha256, status, processed_at)
-      select ${record.deliveryId}, ${record.eventName}, ${c.tenant_id}, ${c.company_id}, ${c.id}, ${record.payloadJson}::jsonb, ${record.bodySha256}, 'processed', ${s.now}
-      where exists (select 1 from target)
-      on conflict (delivery_id) do nothing
-      returning id
-    ), upd as (
-      update time_entries te set status = ${s.target}, sync_status = 'synced', sync_error = null${rejection}
-      from target
-      where te.id = target.id and exists (select 1 from ins)
-        and te.deleted_at is null and te.status::text = any(${s.appliesFrom}::text[])
-      returning te.id
-    )
-    select exists (select 1 from conn) as current, exists (select 1 from replay) as replayed,
-      (select id from target) as entry_id, (select status::text from target) as entry_status, (select deleted_at from target) as entry_deleted_at,
-      (select count(*) from ins)::int as inserted, (select count(*) from upd)::int as applied`
+    inserted: row.inserted,
+    applied: row.applied,
+  }))
 }

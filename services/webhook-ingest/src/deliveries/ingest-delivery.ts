@@ -9,8 +9,9 @@
 // - replay: the same signed body under another delivery id. Align signs only the body, so a captured
 //   delivery could be re-sent with a fresh id and timestamp; it is recorded, not applied again.
 //
-// Steps 6–8: a time status event of a new delivery id for a found entry runs as ONE statement (its own
-// transaction: lock the entry, record processed, state-machine update). Everything else runs in ONE
+// Steps 6–8: a time status event of a new delivery id for a found entry runs in ONE statement (one implicit
+// transaction: lock the entry, record processed, state-machine update), which it shares with the status events
+// that arrived while the previous statement ran (status-event-batcher.ts). Everything else runs in ONE
 // transaction: insert the delivery (ON CONFLICT DO NOTHING, so a concurrent copy waits on our uncommitted
 // row), lock it, lock its body hash, run the handler, mark it processed unless its body was processed
 // meanwhile (a replay: roll back, and the careful transaction records it). One commit per delivery; a
@@ -31,9 +32,10 @@ import type { DeferredEntryUpdate } from '../events/events.queries.js'
 import { decideTimeStatusEvent, rejectionReasonOf, statusesWhereEventApplies, TIME_STATUS_EVENTS } from '../events/time-entry-events.js'
 import { type ConnectionCache, connectionCacheKey } from './connection-cache.js'
 import {
-  applyStatusEventInOneStatement, type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
+  type DeliveryRecord, findProcessedDeliveryWithBody, findReceivingConnectionByPathToken, findReceivingConnectionsByOrg, insertDeliveryAndLockBody,
   insertDeliveryIfNew, lockBody, lockDelivery, markDeliveryProcessed, markProcessedUnlessReplayed, type ReceivingConnection, recordDeliveryFailed,
 } from './deliveries.queries.js'
+import type { StatusEventBatcher } from './status-event-batcher.js'
 
 export interface IngestDeps {
   db: Kysely<Database>
@@ -47,6 +49,8 @@ export interface IngestDeps {
   now: () => Date
   /** Connection look-ups and decrypted secrets, reused briefly (see connection-cache.ts). */
   connectionCache: ConnectionCache
+  /** The one-statement path of time status events, several deliveries per statement under load. */
+  statusEvents: StatusEventBatcher
 }
 
 export interface InboundDelivery {
@@ -85,12 +89,15 @@ function refuse(deps: IngestDeps, reason: VerificationFailureReason, error: Http
 interface ParsedBody {
   organizationId: string
   data: EventData
+  /** The raw body as text, decoded once (it is also what gets recorded). */
+  bodyText: string
 }
 
 function parseBody(deps: IngestDeps, rawBody: Buffer, deliveryId: string): ParsedBody {
+  const bodyText = rawBody.toString('utf8')
   let body: unknown
   try {
-    body = JSON.parse(rawBody.toString('utf8'))
+    body = JSON.parse(bodyText)
   } catch {
     return refuse(deps, 'invalid_body', badRequest('body is not valid JSON', 'invalid_body'), { deliveryId })
   }
@@ -105,7 +112,7 @@ function parseBody(deps: IngestDeps, rawBody: Buffer, deliveryId: string): Parse
   if (!organizationId) {
     return refuse(deps, 'invalid_body', badRequest('body has no organizationId (at the root or in data)', 'invalid_body'), { deliveryId })
   }
-  return { organizationId, data }
+  return { organizationId, data, bodyText }
 }
 
 async function findConnections(deps: IngestDeps, organizationId: string, pathToken: string | undefined): Promise<ReceivingConnection[]> {
@@ -206,7 +213,8 @@ function isTimeStatusEvent(event: string): event is keyof typeof TIME_STATUS_EVE
 
 /**
  * time.approved/rejected/locked/invoiced of a new delivery id for a linked entry, the bulk of Align's
- * traffic: one statement (applyStatusEventInOneStatement). When that statement wrote nothing: 'replayed'
+ * traffic: one statement (applyStatusEvents, shared with the deliveries that arrive meanwhile: see
+ * status-event-batcher.ts). When that statement wrote nothing for this delivery: 'replayed'
  * (the careful transaction records it), or undefined and the transaction decides (copy of a recorded
  * delivery, entry not found).
  */
@@ -220,7 +228,7 @@ async function statusEventInOneStatement(
   if (!isTimeStatusEvent(event)) return undefined
   const target = TIME_STATUS_EVENTS[event]
   const ref = externalRefOf(data)
-  const outcome = await applyStatusEventInOneStatement(deps.db, {
+  const outcome = await deps.statusEvents.apply({
     record,
     connectionRowVersion: connection.row_version,
     since: new Date(now.getTime() - deps.replayWindowMs),
@@ -231,6 +239,8 @@ async function statusEventInOneStatement(
     appliesFrom: statusesWhereEventApplies(target),
     ...(target === 'rejected' ? { rejectionReason: rejectionReasonOf(data) } : {}),
   })
+  // Its statement failed as a whole (it shared it with other deliveries): nothing was written.
+  if (!outcome) return undefined
   if (!outcome.connectionCurrent) throw new ConnectionChanged()
   // A processed delivery of the same body: straight to the careful transaction, which records the replay.
   if (outcome.replayed) return 'replayed'
@@ -305,14 +315,20 @@ type Processed =
 
 /** Accepts, deduplicates, records and applies one delivery. Throws HttpError for what it refuses. */
 export async function ingestAlignDelivery(deps: IngestDeps, inbound: InboundDelivery): Promise<IngestReply> {
+  const received = performance.now()
   const now = deps.now()
-  const first = await processDelivery(deps, inbound, await verifyDelivery(deps, inbound, now), now, 'fast')
+  const first = await processDelivery(deps, inbound, await verifyDelivery(deps, inbound, now), now, 'fast', received)
   if (first !== 'connection_changed') return first
   // The (cached) connection changed under us: verify again against the database, then the careful path.
-  return (await processDelivery(deps, inbound, await verifyDelivery(deps, inbound, now, true), now, 'careful')) as IngestReply
+  return (await processDelivery(deps, inbound, await verifyDelivery(deps, inbound, now, true), now, 'careful', received)) as IngestReply
 }
 
 type VerifiedDelivery = Awaited<ReturnType<typeof verifyDelivery>>
+
+/** Milliseconds since `start` (a performance.now()), to 0.1 ms. */
+function sinceMs(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10
+}
 
 async function processDelivery(
   deps: IngestDeps,
@@ -320,13 +336,15 @@ async function processDelivery(
   delivery: VerifiedDelivery,
   now: Date,
   path: 'fast' | 'careful',
+  /** performance.now() when the request reached the pipeline: the log line's durationMs counts from here. */
+  received: number,
 ): Promise<IngestReply | 'connection_changed'> {
   const { deliveryId, event, connection } = delivery
   const record: DeliveryRecord = {
     deliveryId,
     eventName: event,
     connection,
-    payloadJson: inbound.rawBody.toString('utf8'),
+    payloadJson: delivery.bodyText,
     bodySha256: createHash('sha256').update(inbound.rawBody).digest('hex'),
   }
   const label = eventLabel(event)
@@ -346,32 +364,34 @@ async function processDelivery(
       processed = await carefulTransaction(deps, delivery, record, now)
     }
   } catch (err) {
-    const durationMs = Math.round(performance.now() - started)
+    const handlerMs = performance.now() - started
+    const durationMs = sinceMs(received)
     const message = err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown'
     deps.metrics.deliveries.inc({ event: label, outcome: 'failed' })
-    deps.metrics.handlerDuration.observe({ event: label }, durationMs / 1000)
+    deps.metrics.handlerDuration.observe({ event: label }, handlerMs / 1000)
     try {
       await recordDeliveryFailed(deps.db, record, message.slice(0, MAX_ERROR_LENGTH))
     } catch (recordErr) {
       deps.logger.error({ ...log, error: recordErr instanceof Error ? recordErr.message : 'unknown' }, 'could not record the failed delivery')
     }
-    deps.logger.error({ ...log, outcome: 'failed', durationMs, error: message.slice(0, 500) }, 'align webhook failed')
+    deps.logger.error({ ...log, outcome: 'failed', status: 500, durationMs, error: message.slice(0, 500) }, 'align webhook failed')
     throw new HttpError(500, 'delivery_failed', 'the delivery could not be applied; it is recorded as failed and runs again when retried')
   }
 
-  const durationMs = Math.round((performance.now() - started) * 10) / 10
-  deps.metrics.handlerDuration.observe({ event: label }, durationMs / 1000)
+  deps.metrics.handlerDuration.observe({ event: label }, (performance.now() - started) / 1000)
   deps.metrics.deliveries.inc({ event: label, outcome: processed.outcome })
+  // The delivery's only log line (Fastify's request logging is off for these routes): it is the access log.
+  const durationMs = sinceMs(received)
   switch (processed.outcome) {
     case 'deduplicated':
-      deps.logger.info({ ...log, outcome: 'deduplicated', durationMs }, 'align webhook already processed')
+      deps.logger.info({ ...log, outcome: 'deduplicated', status: 200, durationMs }, 'align webhook already processed')
       return { received: true, deduplicated: true }
     case 'replayed':
-      deps.logger.warn({ ...log, outcome: 'replayed', originalDeliveryId: processed.originalDeliveryId, durationMs }, 'align webhook body replayed under a new delivery id')
+      deps.logger.warn({ ...log, outcome: 'replayed', status: 200, originalDeliveryId: processed.originalDeliveryId, durationMs }, 'align webhook body replayed under a new delivery id')
       return { received: true, deduplicated: true }
     case 'processed':
       deps.logger.info(
-        { ...log, outcome: 'processed', effect: processed.effect, durationMs, ...(processed.reason ? { reason: processed.reason } : {}) },
+        { ...log, outcome: 'processed', status: 200, effect: processed.effect, durationMs, ...(processed.reason ? { reason: processed.reason } : {}) },
         'align webhook processed',
       )
       return { received: true }
