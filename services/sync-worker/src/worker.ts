@@ -21,6 +21,7 @@ import { createMappingSource, mappingForRow } from './outbox/field-mappings.js'
 import { COALESCING_TYPES, type HandlerContext, handlers, type Outcome, PermanentSyncError, userInvite } from './outbox/handlers.js'
 import { createLinkLoader } from './outbox/link-loader.js'
 import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
+import { createPriorityGate } from './outbox/priority-gate.js'
 import {
   attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
   findConnections, findLinks, findRowsBehind, type FinishDone, finishOutboxRows, finishOutboxRowsBatch, isTimeEntryFamily, markConnectionKeyRejected, wakeWaitingRows,
@@ -95,6 +96,8 @@ interface Unit {
 }
 
 const INLINE_BUDGET_WAIT_MS = 1000
+/** A backlog's unit holds a step at most this long for a single row of another tenant (priority-gate.ts). */
+const PRIORITY = { holdMs: 20, busyUtilization: 0.75, sampleMs: 100 }
 
 class BudgetDeniedError extends Error {
   override name = 'BudgetDeniedError'
@@ -114,6 +117,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const maxAttempts = o.retryDelaysMs.length + 1
   const mappingSource = createMappingSource(db)
   const linkLoader = createLinkLoader(db)
+  const priority = createPriorityGate(PRIORITY)
   let cursor = ''
   // The earliest moment a paused connection (budget or 429) may go again: the loop sleeps no longer than that.
   let earliestResume: number | null = null
@@ -315,6 +319,11 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
   }
 
+  // A unit without priority holds each next step while a single row of another tenant goes through a busy loop.
+  function yieldToUrgent(unit: Unit): Promise<void> | undefined {
+    return unit.urgent ? undefined : priority.hold()
+  }
+
   function heartbeat(unit: Unit): () => void {
     const ids = unit.rows.map((r) => r.id)
     const timer = setInterval(() => {
@@ -373,10 +382,10 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     const ctx: HandlerContext = {
       tenantId, now, row: unit.head, payload: unit.payload,
       recovering: unit.head.prev_attempt_at !== null || unit.head.attempts > 0,
-      call: (operation, fn) => callAlign(connection, gateway, operation, fn),
+      call: async (operation, fn) => { await yieldToUrgent(unit); return callAlign(connection, gateway, operation, fn) },
       mapping: mappingForRow(mappingSource, unit.head),
-      links: (keys) => linkLoader.links(tenantId, keys, unit.urgent),
-      linkByAlignId: (type, id) => linkLoader.linkByAlignId(tenantId, type, id, unit.urgent),
+      links: async (keys) => { await yieldToUrgent(unit); return linkLoader.links(tenantId, keys, unit.urgent) },
+      linkByAlignId: async (type, id) => { await yieldToUrgent(unit); return linkLoader.linkByAlignId(tenantId, type, id, unit.urgent) },
     }
     return handler(ctx)
   }
@@ -426,6 +435,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
     let result: { finished: boolean }
     try {
+      await yieldToUrgent(unit)
       result = await finishBatched(finish, unit.urgent)
     } catch (err) {
       if ((err as { code?: unknown }).code !== '23505') throw err
@@ -643,11 +653,13 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       const connectionId = unit.head.connection_id!
       count(queuedByConnection, connectionId, -1)
       unit.urgent = best === 0 && !queuedByConnection.has(connectionId) && inFlight.size > 0
+      if (unit.urgent) priority.enter()
       count(inFlightByConnection, connectionId, 1)
       const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
       const p: Promise<void> = processUnits([unit], new Map(connection ? [[connection.id, connection]] : []), clock(), tally)
         .finally(() => {
           inFlight.delete(p)
+          if (unit.urgent) priority.leave()
           count(inFlightByConnection, connectionId, -1)
           dispatch()
           wake()
@@ -671,7 +683,13 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       do {
         freshAgain = false
         const inHand = [...new Set([...inFlightByConnection.keys(), ...queuedByConnection.keys()])]
-        enqueue(await claimUnits(o.concurrency, clock(), inHand))
+        // Until it returns, this claim is a new tenant's first step: the others hold theirs.
+        priority.enter()
+        try {
+          enqueue(await claimUnits(o.concurrency, clock(), inHand))
+        } finally {
+          priority.leave()
+        }
         // The NOTIFY may have been for a connection in hand: the loop tops those up when a slot is free.
         if (inHand.length > 0) wake()
       } while (freshAgain && running)
@@ -715,6 +733,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     void listen()
     retentionTimer = setInterval(() => { runRetention().catch((err: Error) => log.warn({ err: { message: err.message } }, 'retention failed')) }, o.retentionIntervalMs)
     retentionTimer.unref()
+    priority.start()
     loop = pump()
     log.info({ concurrency: o.concurrency, pollIntervalMs: o.pollIntervalMs, leaseMs: o.leaseMs, rateLimitPerMinute: o.rateLimitPerMinute }, 'sync worker started')
   }
@@ -725,6 +744,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     running = false
     wake()
     if (retentionTimer) clearInterval(retentionTimer)
+    priority.stop()
     if (listenerRetry) clearTimeout(listenerRetry)
     await loop
     await freshClaim
