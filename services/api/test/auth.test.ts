@@ -5,7 +5,7 @@ import { ConfigError } from '@illumera/service-kit'
 import { createTenantWithCompany, useTestDatabase } from '@illumera/test-harness'
 import { generateKeyPair, importPKCS8, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTokenVerifier } from '../src/auth/verify-token.js'
+import { type AuthContext, cacheVerifiedTokens, createTokenVerifier, TokenRejectedError } from '../src/auth/verify-token.js'
 import { loadConfig } from '../src/config.js'
 import { DEV_KEY_ALGORITHM, ensureDevKeyPair } from '../src/dev-keys.js'
 import { createTestApp, type TestApp } from './helpers/app.js'
@@ -82,6 +82,62 @@ describe('bearer tokens', () => {
     const res = await h.app.inject({ method: 'GET', url: '/api/projects', headers: await h.headers({ tenantId: 'tenant-other', companyId: company.id, role: 'company_admin' }) })
     expect(res.statusCode).toBe(403)
     expect(res.json().message).toContain('another tenant')
+  })
+})
+
+describe('verified-token cache', () => {
+  const auth: AuthContext = { userId: 'u', tenantId: 't', companyId: 'c', role: 'talent' }
+  function counting(expiresAtMs?: number) {
+    const seen: string[] = []
+    const verify = async (token: string) => {
+      seen.push(token)
+      if (token.startsWith('bad')) throw new TokenRejectedError('the token is invalid')
+      return { auth, expiresAtMs }
+    }
+    return { seen, verify }
+  }
+
+  it('checks a token once within the TTL, again after it; never caches a refusal', async () => {
+    let clock = 1_000_000
+    const inner = counting()
+    const verify = cacheVerifiedTokens(inner.verify, { ttlMs: 60_000, now: () => clock })
+    await verify('a'); await verify('a'); clock += 59_999; await verify('a')
+    expect(inner.seen).toEqual(['a'])
+    clock += 1
+    await expect(verify('a')).resolves.toEqual(auth)
+    expect(inner.seen).toEqual(['a', 'a'])
+    await expect(verify('bad')).rejects.toThrow('the token is invalid')
+    await expect(verify('bad')).rejects.toThrow('the token is invalid')
+    expect(inner.seen.filter((t) => t === 'bad')).toHaveLength(2)
+  })
+
+  it('never serves a token past its exp, and forgets the oldest beyond maxEntries', async () => {
+    let clock = 1_000_000
+    const inner = counting(1_000_500)
+    const verify = cacheVerifiedTokens(inner.verify, { ttlMs: 60_000, maxEntries: 2, now: () => clock })
+    await verify('a'); clock = 1_000_500; await verify('a')
+    expect(inner.seen).toEqual(['a', 'a'])
+    const fresh = counting()
+    const small = cacheVerifiedTokens(fresh.verify, { ttlMs: 60_000, maxEntries: 2, now: () => clock })
+    await small('x'); await small('y'); await small('z'); await small('y'); await small('x')
+    expect(fresh.seen).toEqual(['x', 'y', 'z', 'x'])
+  })
+
+  it('a cached caller cannot change what the next caller gets', async () => {
+    const verify = cacheVerifiedTokens(counting().verify)
+    const first = await verify('a')
+    first.role = 'platform_admin'
+    expect((await verify('a')).role).toBe('talent')
+  })
+
+  it('a real token is rejected once it expires, though it was verified (and cached) before', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256')
+    const verify = createTokenVerifier({ publicKey, algorithms: ['ES256'] })
+    const exp = Math.floor(Date.now() / 1000) + 1
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).setSubject('u').setExpirationTime(exp).sign(privateKey)
+    await expect(verify(token)).resolves.toMatchObject({ userId: 'u' })
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50))
+    await expect(verify(token)).rejects.toThrow('the token has expired')
   })
 })
 
