@@ -54,7 +54,10 @@ async function writeReport(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+  const args = process.argv.slice(2).filter((a) => a !== '--') // `pnpm bench -- name` passes the `--` on
+  const options = args.filter((a) => a.startsWith('-'))
+  if (options.length) throw new Error(`unknown option: ${options.join(' ')} (usage: pnpm bench [bench names…])`)
+  const wanted = args
   const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
   if (unknown.length) throw new Error(`unknown bench: ${unknown.join(', ')} (known: ${benches.map((b) => b.name).join(', ')})`)
   const selected = wanted.length ? benches.filter((b) => wanted.includes(b.name)) : benches
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
   process.stdout.write(`bench: wrote ${path.relative(process.cwd(), path.join(benchDir, 'REPORT.md'))}\n`)
 }
 
-main().catch((err) => {
-  console.error(err)
+main().catch((err: Error) => {
+  console.error(err.message.startsWith('unknown ') ? `bench: ${err.message}` : err)
   process.exitCode = 1
 })
