@@ -1,7 +1,7 @@
 // createCoalescingNotifier against a real PostgreSQL LISTEN: bursts coalesce into one NOTIFY per payload,
 // later calls are not swallowed, close() flushes, and a failed send is logged instead of thrown.
 import { Writable } from 'node:stream'
-import { useTestDatabase } from '@illumera/test-harness'
+import { until, useTestDatabase } from '@illumera/test-harness'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -26,13 +26,7 @@ describe('createCoalescingNotifier', () => {
   })
   afterEach(async () => { await listener.end() })
 
-  async function until(check: () => boolean, what: string): Promise<void> {
-    for (const deadline = Date.now() + 2_000; Date.now() < deadline;) {
-      if (check()) return
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-    throw new Error(`timed out waiting for ${what}`)
-  }
+  const soon = { limitMs: 2_000, intervalMs: 5 }
 
   it('sends a burst of calls as one NOTIFY per distinct payload, promptly', async () => {
     const db = createServiceDb(t.url, logger, { name: 'notifier-test', max: 1 })
@@ -41,7 +35,7 @@ describe('createCoalescingNotifier', () => {
       await sql`select 1`.execute(db) // the pool's connection is open, so the timing below is the notifier's
       const calledAt = performance.now()
       for (let i = 0; i < 200; i++) notifier.notify(['a', 'b', 'c'][i % 3]!)
-      await until(() => received.length >= 3, 'three notifications')
+      await until(() => received.length >= 3, 'three notifications', soon)
       // Separate transactions would each have delivered theirs: 200 calls became one statement.
       // The first send of a quiet period does not wait for the interval.
       expect(received[0]!.at - calledAt).toBeLessThan(500)
@@ -58,10 +52,10 @@ describe('createCoalescingNotifier', () => {
     const notifier = createCoalescingNotifier({ db, channel: CHANNEL, logger, intervalMs: 150 })
     try {
       notifier.notify('x')
-      await until(() => received.length === 1, 'the first notification')
+      await until(() => received.length === 1, 'the first notification', soon)
       notifier.notify('x')
       notifier.notify('y')
-      await until(() => received.length === 3, 'the second batch')
+      await until(() => received.length === 3, 'the second batch', soon)
       expect(received.map((r) => r.payload)).toEqual(['x', 'x', 'y'])
       // Without the interval the second send would follow the first within a few milliseconds.
       expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(100)
@@ -75,11 +69,11 @@ describe('createCoalescingNotifier', () => {
     const db = createServiceDb(t.url, logger, { name: 'notifier-test', max: 1 })
     const notifier = createCoalescingNotifier({ db, channel: CHANNEL, logger, intervalMs: 10_000 })
     notifier.notify('first')
-    await until(() => received.length === 1, 'the first notification')
+    await until(() => received.length === 1, 'the first notification', soon)
     notifier.notify('queued')
     await notifier.close()
     notifier.notify('late')
-    await until(() => received.length === 2, 'the flushed notification')
+    await until(() => received.length === 2, 'the flushed notification', soon)
     await new Promise((resolve) => setTimeout(resolve, 50))
     await db.destroy()
     expect(received.map((r) => r.payload)).toEqual(['first', 'queued'])
@@ -101,14 +95,14 @@ describe('createCoalescingNotifier', () => {
     const again = createCoalescingNotifier({ db, channel: CHANNEL, logger, intervalMs: 1 })
     try {
       again.notify('before')
-      await until(() => received.length === 1, 'the first notification')
+      await until(() => received.length === 1, 'the first notification', soon)
       const admin = new pg.Client({ connectionString: t.url })
       await admin.connect()
       await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'notifier-kill' and datname = current_database()`)
       await admin.end()
       await new Promise((resolve) => setTimeout(resolve, 50))
       again.notify('after')
-      await until(() => received.length === 2, 'a notification after the reconnect')
+      await until(() => received.length === 2, 'a notification after the reconnect', soon)
       expect(received.map((r) => r.payload)).toEqual(['before', 'after'])
     } finally {
       await again.close()

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { createTimeEntry, tsSourceLoaderUrl, useTestDatabase } from '@illumera/test-harness'
+import { createTimeEntry, tsSourceLoaderUrl, until, useTestDatabase } from '@illumera/test-harness'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReconciliationLockedError } from '../src/lock.js'
@@ -20,14 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sandbox.close()
 })
-
-async function until(check: () => Promise<boolean>, what: string, limitMs: number): Promise<void> {
-  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out after ${limitMs} ms waiting for ${what}`)
-}
 
 function openRuns() {
   return t.db.selectFrom('align_reconciliation_runs').selectAll().where('finished_at', 'is', null).execute()
@@ -55,7 +47,7 @@ describe('a crashed run', () => {
         stdio: ['ignore', 'ignore', 'ignore'],
       })
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child!.on('exit', (_code, signal) => resolve(signal)))
-      await until(async () => (await openRuns()).length === 1, 'the process to start its run', 60_000)
+      await until(async () => (await openRuns()).length === 1, 'the process to start its run', { limitMs: 60_000 })
       const [crashed] = await openRuns()
 
       // While it lives, another run is refused before it writes anything, and the live row stays open.
@@ -67,7 +59,7 @@ describe('a crashed run', () => {
       expect(await t.db.selectFrom('align_reconciliation_runs').selectAll().where('id', '=', crashed!.id).executeTakeFirstOrThrow())
         .toMatchObject({ outcome: null, finished_at: null })
       await sandbox.control.clearFaults()
-      await until(async () => (await advisoryLocksHeld()) === 0, 'the dead session to release the lock', 30_000)
+      await until(async () => (await advisoryLocksHeld()) === 0, 'the dead session to release the lock', { limitMs: 30_000 })
 
       const summary = await reconcile(t.db, sandbox, { connectionId: conn.connectionId }).run
 

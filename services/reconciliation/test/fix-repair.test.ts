@@ -8,7 +8,7 @@ import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
 import { type ExternalType, insertOutboxRow } from '@illumera/db-schema'
-import { createEngagement, createProject, createTalent, createTimeEntry, tsSourceLoaderUrl, useTestDatabase } from '@illumera/test-harness'
+import { createEngagement, createProject, createTalent, createTimeEntry, tsSourceLoaderUrl, until, useTestDatabase } from '@illumera/test-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildEntityUpsert } from '../src/fix.js'
 import { main } from '../src/main.js'
@@ -48,19 +48,13 @@ afterAll(async () => {
   await sandbox.close()
 })
 
-async function until(check: () => Promise<boolean>, what: string, limitMs: number): Promise<void> {
-  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out after ${limitMs} ms waiting for ${what}; worker output:\n${worker.output.join('').slice(-3000)}`)
-}
+const workerOutput = () => `worker output:\n${worker.output.join('').slice(-3000)}`
 
 /** Waits until the worker has no pending or processing row of the connection; none may be dead-lettered. */
 async function drained(connectionId: string): Promise<void> {
   const open = async () => (await t.db.selectFrom('align_sync_outbox').select('id').where('connection_id', '=', connectionId)
     .where('status', 'in', ['pending', 'processing']).execute()).length
-  await until(async () => (await open()) === 0, 'the sync worker to drain the outbox', 60_000)
+  await until(async () => (await open()) === 0, 'the sync worker to drain the outbox', { limitMs: 60_000, detail: workerOutput })
   const failed = await t.db.selectFrom('align_sync_outbox').select(['entity_type', 'local_id', 'error']).where('connection_id', '=', connectionId)
     .where('status', '=', 'failed').execute()
   expect(failed).toEqual([])

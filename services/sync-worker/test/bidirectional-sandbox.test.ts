@@ -10,9 +10,8 @@
 import { randomUUID } from 'node:crypto'
 import { closeAlignPools } from '@illumera/align-gateway'
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { createEngagement, createProject, createTalent, createTenantWithCompany, useTestDatabase } from '@illumera/test-harness'
+import { createEngagement, createProject, createTalent, createTenantWithCompany, until, useTestDatabase } from '@illumera/test-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { until } from './helpers/processes.js'
 import { makeWorker } from './helpers/setup.js'
 import { API_MAIN, createTokenSigner, INGEST_MAIN, type ServiceProcess, startService } from './helpers/stack.js'
 
@@ -82,7 +81,7 @@ describe('bidirectional sync through api, worker, ingest and the Align sandbox',
     /** Until the outbox is empty and Align's webhooks are delivered, twice over (a delivery could enqueue, a push could deliver). */
     const quiesce = async () => {
       for (let i = 0; i < 3; i++) {
-        await until(async () => (await open()) === 0, 'the outbox to drain', 30_000)
+        await until(async () => (await open()) === 0, 'the outbox to drain', { limitMs: 30_000 })
         await sandbox.control.settled()
       }
     }

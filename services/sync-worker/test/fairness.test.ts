@@ -1,7 +1,7 @@
 // Fairness in the long-lived loop: a backlog never holds every slot, a NOTIFY claims at once for a tenant the
 // worker has nothing of in hand, and the claim's read of the connection serves the handlers' field mappings.
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { useTestDatabase } from '@illumera/test-harness'
+import { until, useTestDatabase } from '@illumera/test-harness'
 import type { KyselyPlugin, OperationNode } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connect, enqueue, id, makeWorker, projectPayload, rowsOf, userPayload } from './helpers/setup.js'
@@ -16,14 +16,6 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((w) => w.stop()))
   await sandbox.control.clearFaults()
 })
-
-async function until(check: () => Promise<boolean> | boolean, what: string, limitMs = 5_000): Promise<void> {
-  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 async function doneCount(localIds: string[]): Promise<number> {
   const rows = await t.db.selectFrom('align_sync_outbox').select('status').where('local_id', 'in', localIds).execute()
@@ -48,8 +40,8 @@ describe('fairness in the loop', () => {
     const p = id('project')
     const enqueuedAt = Date.now()
     await enqueue(t.db, small, 'project', p, projectPayload())
-    await until(() => worker.inFlight === 4, "the other tenant's row in flight", 1_000)
-    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', "the other tenant's row to be done", 5_000)
+    await until(() => worker.inFlight === 4, "the other tenant's row in flight", { limitMs: 1_000 })
+    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', "the other tenant's row to be done", { limitMs: 5_000 })
     // It ran beside the backlog's first wave, not after it: at most that wave is done.
     expect(await doneCount(backlog)).toBeLessThanOrEqual(3)
     expect(Date.now() - enqueuedAt).toBeLessThan(3_000)

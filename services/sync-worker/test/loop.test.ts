@@ -1,7 +1,7 @@
 // The long-lived loop: NOTIFY wake-ups (the poll interval is set to a minute, so only NOTIFY can explain a
 // prompt delivery), LISTEN reconnect, and a graceful stop that finishes in-flight rows.
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { useTestDatabase } from '@illumera/test-harness'
+import { until, useTestDatabase } from '@illumera/test-harness'
 import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connect, enqueue, id, makeWorker, projectPayload, rowsOf } from './helpers/setup.js'
@@ -16,14 +16,6 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((w) => w.stop()))
   await sandbox.control.clearFaults()
 })
-
-async function until(check: () => Promise<boolean> | boolean, what: string, limitMs = 5_000): Promise<void> {
-  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 describe('start() / stop()', () => {
   it('a committed row reaches Align on the NOTIFY of its commit, not on a poll', async () => {
@@ -52,7 +44,7 @@ describe('start() / stop()', () => {
       tenant_id: c.tenantId, company_id: c.companyId, connection_id: c.connectionId,
       entity_type: 'project', local_id: p, operation: 'upsert', payload: JSON.stringify(projectPayload()),
     }).execute()
-    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', 'the poll to deliver the row', 3_000)
+    await until(async () => (await rowsOf(t.db, p))[0]!.status === 'done', 'the poll to deliver the row', { limitMs: 3_000 })
     expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(1)
   })
 

@@ -2,9 +2,9 @@
 // nothing and duplicates nothing; two processes share one Align key's budget with zero 429s.
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
 import { effectiveLimit } from '@illumera/align-rate-budget'
-import { useTestDatabase } from '@illumera/test-harness'
+import { until, useTestDatabase } from '@illumera/test-harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { spawnWorker, until, type WorkerProcess } from './helpers/processes.js'
+import { spawnWorker, type WorkerProcess } from './helpers/processes.js'
 import { connect, id, projectPayload } from './helpers/setup.js'
 
 const t = useTestDatabase()
@@ -51,7 +51,7 @@ describe('worker processes', () => {
     await until(async () => {
       const s = await countByStatus(c.connectionId)
       return (s.done ?? 0) >= 10 && (s.processing ?? 0) > 0
-    }, 'the first worker to be mid-batch', 20_000)
+    }, 'the first worker to be mid-batch', { limitMs: 20_000 })
     first.kill('SIGKILL')
     await first.exited
     const atKill = await countByStatus(c.connectionId)
@@ -59,7 +59,7 @@ describe('worker processes', () => {
 
     const second = spawnWorker(env)
     children.push(second)
-    await until(async () => (await countByStatus(c.connectionId)).done === 60, 'every row to be done', 30_000)
+    await until(async () => (await countByStatus(c.connectionId)).done === 60, 'every row to be done', { limitMs: 30_000 })
     second.kill('SIGTERM')
     expect(await second.exited).toBe(0)
 
@@ -83,12 +83,12 @@ describe('worker processes', () => {
     const a = spawnWorker(env)
     const b = spawnWorker(env)
     children.push(a, b)
-    await until(() => [a, b].every((w) => w.output.join('').includes('sync worker started')), 'both workers to start', 20_000)
+    await until(() => [a, b].every((w) => w.output.join('').includes('sync worker started')), 'both workers to start', { limitMs: 20_000 })
     // Slow calls, so neither process can take the whole budget before the other claims.
     await sandbox.control.setFaults({ latencyMs: 100 })
     await seedProjects(c, 45)
     const granted = effectiveLimit(limit)
-    await until(async () => (await countByStatus(c.connectionId)).done === granted, `${granted} rows done`, 20_000)
+    await until(async () => (await countByStatus(c.connectionId)).done === granted, `${granted} rows done`, { limitMs: 20_000 })
     // Both keep polling for a while; neither may go past the shared budget (each alone would allow `granted`).
     await new Promise((resolve) => setTimeout(resolve, 2_000))
     const statuses = await countByStatus(c.connectionId)

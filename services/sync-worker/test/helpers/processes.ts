@@ -26,11 +26,3 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   return { child, output, exited, kill: (signal) => { child.kill(signal) } }
 }
-
-export async function until(check: () => Promise<boolean> | boolean, what: string, limitMs: number): Promise<void> {
-  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error(`timed out after ${limitMs} ms waiting for ${what}`)
-}
