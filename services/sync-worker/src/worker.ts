@@ -93,6 +93,8 @@ interface Unit {
   leaseToken: string
   /** Its connection has nothing else in hand while others do: its statements go out at once, not at the end of the turn. */
   urgent?: boolean
+  /** Its connection has more in hand (a backlog): it gives way to urgent units on a busy loop (priority-gate.ts). */
+  bulk?: boolean
 }
 
 const INLINE_BUDGET_WAIT_MS = 1000
@@ -319,9 +321,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
   }
 
-  // A unit without priority holds each next step while a single row of another tenant goes through a busy loop.
+  // A backlog's unit holds each next step while a single row of another tenant goes through a busy loop.
   function yieldToUrgent(unit: Unit): Promise<void> | undefined {
-    return unit.urgent ? undefined : priority.hold()
+    return unit.bulk ? priority.hold() : undefined
   }
 
   function heartbeat(unit: Unit): () => void {
@@ -652,7 +654,8 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       const { unit, connection } = queued.splice(pick, 1)[0]!
       const connectionId = unit.head.connection_id!
       count(queuedByConnection, connectionId, -1)
-      unit.urgent = best === 0 && !queuedByConnection.has(connectionId) && inFlight.size > 0
+      unit.bulk = best > 0 || queuedByConnection.has(connectionId)
+      unit.urgent = !unit.bulk && inFlight.size > 0
       if (unit.urgent) priority.enter()
       count(inFlightByConnection, connectionId, 1)
       const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
