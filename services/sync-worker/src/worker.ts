@@ -91,7 +91,7 @@ interface Unit {
   rows: ClaimedRow[]
   payload: unknown
   leaseToken: string
-  /** Its connection has nothing else in hand while others do: its statements go out at once, not at the end of the turn. */
+  /** Its connection has nothing else in hand: its statements go out at once, not at the end of the turn, and a backlog gives way to it. */
   urgent?: boolean
   /** Its connection has more in hand (a backlog): it gives way to urgent units on a busy loop (priority-gate.ts). */
   bulk?: boolean
@@ -99,7 +99,7 @@ interface Unit {
 
 const INLINE_BUDGET_WAIT_MS = 1000
 /** A backlog's unit holds a step at most this long for a single row of another tenant (priority-gate.ts). */
-const PRIORITY = { holdMs: 20, busyUtilization: 0.75, sampleMs: 100 }
+const PRIORITY = { holdMs: 20, busyUtilization: 0.75, sampleMs: 20 }
 
 class BudgetDeniedError extends Error {
   override name = 'BudgetDeniedError'
@@ -654,8 +654,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       const { unit, connection } = queued.splice(pick, 1)[0]!
       const connectionId = unit.head.connection_id!
       count(queuedByConnection, connectionId, -1)
+      // A backlog that starts while this unit is in flight must give way too: urgency does not depend on what else runs now.
       unit.bulk = best > 0 || queuedByConnection.has(connectionId)
-      unit.urgent = !unit.bulk && inFlight.size > 0
+      unit.urgent = !unit.bulk
       if (unit.urgent) priority.enter()
       count(inFlightByConnection, connectionId, 1)
       const tally: Outcomes = { claimed: 0, done: 0, failed: 0, retried: 0, waiting: 0 }
