@@ -6,8 +6,8 @@ import { type AlignSyncRun, insertOutboxRow, type Database, type OutboxWrite, ty
 import type { Kysely } from 'kysely'
 import { listProjectSlots } from '../projects/projects.queries.js'
 import {
-  type BackfillScope, findUnsyncedMembers, findUnsyncedProjects, findUnsyncedTimeEntries, findUnsyncedUsers, findUnsyncedWikiProjects,
-} from './backfill.queries.js'
+  type SyncScope, findUnsyncedMembers, findUnsyncedProjects, findUnsyncedTimeEntries, findUnsyncedUsers, findUnsyncedWikiProjects,
+} from './sync-candidates.queries.js'
 import { projectPayload, timeEntryPayload, userPayload, wikiPagePayload } from './enqueue.js'
 import { recordSyncRun } from './sync-runs.js'
 import { markTimeEntrySyncPending } from './sync.queries.js'
@@ -26,13 +26,13 @@ export interface BackfillCounts {
  * The caller holds the connection row locked (FOR UPDATE), so two backfills never interleave.
  */
 export async function runBackfill(
-  trx: Kysely<Database>, scope: BackfillScope, kind: Extract<SyncRunKind, 'initial_sync' | 'backfill'>, requestedBy: string | null,
+  trx: Kysely<Database>, scope: SyncScope, kind: Extract<SyncRunKind, 'initial_sync' | 'backfill'>, requestedBy: string | null,
 ): Promise<{ counts: BackfillCounts; run: AlignSyncRun }> {
   const { counts, rowIds } = await enqueueBackfill(trx, scope)
   return { counts, run: await recordSyncRun(trx, scope, kind, requestedBy, rowIds) }
 }
 
-async function enqueueBackfill(trx: Kysely<Database>, scope: BackfillScope): Promise<{ counts: BackfillCounts; rowIds: string[] }> {
+async function enqueueBackfill(trx: Kysely<Database>, scope: SyncScope): Promise<{ counts: BackfillCounts; rowIds: string[] }> {
   const base = { tenantId: scope.tenantId, companyId: scope.companyId, connectionId: scope.connectionId }
   const counts: BackfillCounts = { projects: 0, users: 0, members: 0, timeEntries: 0, submits: 0, wikiPages: 0 }
   const rowIds: string[] = []

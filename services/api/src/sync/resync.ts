@@ -8,9 +8,8 @@
 import { type AlignSyncRun, type Database, insertOutboxRow, type OutboxWrite } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
 import { listProjectSlots } from '../projects/projects.queries.js'
-import type { BackfillScope } from './backfill.queries.js'
 import { timeEntryPayload, userPayload, wikiPagePayload } from './enqueue.js'
-import { findResyncMembers, findResyncTimeEntries, findResyncUsers, findResyncWikiProjects } from './resync.queries.js'
+import { findResyncMembers, findResyncTimeEntries, findResyncUsers, findResyncWikiProjects, type SyncScope } from './sync-candidates.queries.js'
 import { recordSyncRun } from './sync-runs.js'
 import { markTimeEntrySyncPending } from './sync.queries.js'
 
@@ -22,7 +21,7 @@ export interface ResyncCounts {
 }
 
 /** The caller holds the connection row locked (FOR UPDATE), so two resyncs never interleave. */
-export async function runResync(trx: Kysely<Database>, scope: BackfillScope, requestedBy: string | null): Promise<{ counts: ResyncCounts; run: AlignSyncRun }> {
+export async function runResync(trx: Kysely<Database>, scope: SyncScope, requestedBy: string | null): Promise<{ counts: ResyncCounts; run: AlignSyncRun }> {
   const base = { tenantId: scope.tenantId, companyId: scope.companyId, connectionId: scope.connectionId, operation: 'upsert' as const }
   const counts: ResyncCounts = { users: 0, members: 0, timeEntries: 0, wikiPages: 0 }
   const rowIds: string[] = []
