@@ -5,6 +5,7 @@ import * as createAlignTables from './20261123T090100Z-create-align-tables.js'
 import * as createAlignRateBudgets from './20261123T091500Z-create-align-rate-budgets.js'
 import * as createAlignReconciliationRuns from './20261123T093000Z-create-align-reconciliation-runs.js'
 import * as addConnectionSyncSettings from './20261130T153419Z-add-connection-sync-settings.js'
+import * as addAlignRateBudgetPacing from './20261130T182859Z-add-align-rate-budget-pacing.js'
 
 export const migrations: Record<string, Migration> = {
   '20261123T090000Z-create-illumera-domain-tables': createIllumeraDomainTables,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T091500Z-create-align-rate-budgets': createAlignRateBudgets,
   '20261123T093000Z-create-align-reconciliation-runs': createAlignReconciliationRuns,
   '20261130T153419Z-add-connection-sync-settings': addConnectionSyncSettings,
+  '20261130T182859Z-add-align-rate-budget-pacing': addAlignRateBudgetPacing,
 }
