@@ -223,20 +223,29 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
 
   let wakeQueue: Array<{ tenantId: string; key: string }> = []
   let wakeAt = new Date(0)
-  let wakeFlush: Promise<void> | null = null
+  let wakeBatchOpen = false
+  // Every flush until its statement has committed: runOnce() and stop() wait for all of them, so a cycle
+  // never ends while a parked row's wake-up is still on its way (the next claim would miss that row).
+  const wakeFlushes = new Set<Promise<void>>()
 
   function queueWake(tenantId: string, keys: string[], now: Date): void {
     for (const key of keys) wakeQueue.push({ tenantId, key })
     if (now > wakeAt) wakeAt = now
+    if (wakeBatchOpen) return
     // A few milliseconds of batching: one statement wakes for many finishes.
-    wakeFlush ??= new Promise<void>((resolve) => setTimeout(resolve, 5)).then(flushWakes)
+    wakeBatchOpen = true
+    const flush: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, 5))
+      .then(flushWakes)
+      .finally(() => wakeFlushes.delete(flush))
+    wakeFlushes.add(flush)
   }
 
   async function flushWakes(): Promise<void> {
     const keys = wakeQueue
     const at = wakeAt
     wakeQueue = []
-    wakeFlush = null
+    wakeAt = new Date(0)
+    wakeBatchOpen = false
     if (keys.length === 0) return
     try {
       const connections = await wakeWaitingRows(db, keys, at)
@@ -249,7 +258,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   }
 
   async function drainWakes(): Promise<void> {
-    while (wakeFlush) await wakeFlush
+    while (wakeFlushes.size > 0) await Promise.all(wakeFlushes)
   }
 
   // ── finishing: batched into one statement per tick, like graphile-worker's completion batching ──

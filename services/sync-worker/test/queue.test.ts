@@ -1,7 +1,7 @@
 // The queue's guarantees against a real Postgres and the sandbox: order, dependency wait, coalescing, bulk
 // invite, every failure class, no duplicates after lost responses or admin retries, fencing, fairness.
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { createEngagement, createProject, createTalent, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { createEngagement, createProject, createTalent, createTimeEntry, until, useTestDatabase } from '@illumera/test-harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   alignCalls, connect, drain, enqueue, entryPayload, FAST_RETRIES, id, later, linkOf, makeWorker, projectPayload, rowsOf,
@@ -52,6 +52,54 @@ describe('order and dependencies', () => {
     rows = await rowsOf(t.db, entryId)
     expect(rows.map((r) => r.status)).toEqual(['done', 'done'])
     expect((await sandbox.control.state(c.organizationId)).timeEntries[0]!.status).toBe('submitted')
+  })
+
+  it('a cycle ends only once the wake-ups of the rows it finished have committed, so the next claim finds the woken row', async () => {
+    // The race: the project finishes and its wake-up statement starts (5 ms later) while another unit of the
+    // cycle (the user) is still running; the cycle must not end before that statement commits. The test makes
+    // the statement slow (a transaction holds the parked member's row) and the user's call late.
+    const c = await connect(t.db, sandbox)
+    const projectId = id('project')
+    const userId = id('user')
+    const engagementId = id('engagement')
+    let held: Promise<void> | null = null
+    const holdMemberRow = () => new Promise<void>((locked) => {
+      held = t.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('align_sync_outbox').select('id').where('local_id', '=', engagementId).forUpdate().execute()
+        locked()
+        await new Promise((resolve) => setTimeout(resolve, 400))
+      })
+    })
+    const { worker } = makeWorker(t.db, sandbox, {}, {
+      wrapGateway: (gateway) => new Proxy(gateway, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown
+          if (typeof value !== 'function') return value
+          const call = (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)
+          if (prop === 'createProject') {
+            return async (...args: unknown[]) => {
+              // Once the member has parked waiting for this project, its row is held while the project finishes.
+              await until(async () => (await rowsOf(t.db, engagementId))[0]?.waiting_for === `project:${projectId}`, 'the member to park')
+              await holdMemberRow()
+              return call(...args)
+            }
+          }
+          if (prop === 'inviteUser') return async (...args: unknown[]) => { await new Promise((resolve) => setTimeout(resolve, 100)); return call(...args) }
+          return call
+        },
+      }),
+    })
+    await enqueue(t.db, c, 'project', projectId, projectPayload())
+    await enqueue(t.db, c, 'user', userId, userPayload(id('u')))
+    await enqueue(t.db, c, 'project_member', engagementId, { localProjectId: projectId, localUserId: userId })
+    const now = new Date()
+    const first = await worker.runOnce(now)
+    expect(first).toMatchObject({ claimed: 3, done: 2, waiting: 1 })
+    // The member was woken before runOnce returned: due now, not at its recheck time.
+    expect((await rowsOf(t.db, engagementId))[0]).toMatchObject({ status: 'pending', waiting_for: null, next_retry_at: now })
+    await drain(worker, now)
+    expect((await rowsOf(t.db, engagementId))[0]).toMatchObject({ status: 'done', attempts: 0 })
+    await held
   })
 
   it('a row whose dependency is not linked waits without spending attempts and wakes when the link lands', async () => {

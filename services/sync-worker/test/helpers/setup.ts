@@ -2,6 +2,7 @@
 // are captured, and outbox writes through the api's own insertOutboxRow.
 import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
+import type { AlignGateway } from '@illumera/align-gateway'
 import type { AlignSandbox } from '@illumera/align-sandbox'
 import { type Database, insertOutboxRow, type OutboxWrite } from '@illumera/db-schema'
 import { createLogger, createMetricsRegistry, encryptConnectionSecret, SecretBox } from '@illumera/service-kit'
@@ -41,12 +42,19 @@ export function captureLogs() {
 
 export const FAST_RETRIES = [1_000, 2_000, 3_000, 4_000, 5_000]
 
-export function makeWorker(db: Kysely<Database>, sandbox: AlignSandbox, options: Partial<SyncWorkerOptions> = {}, extra: { databaseUrl?: string } = {}) {
+export interface MakeWorkerExtra {
+  databaseUrl?: string
+  /** Wraps each real gateway (to pace a call in a race test); the calls still reach the sandbox. */
+  wrapGateway?: (gateway: AlignGateway) => AlignGateway
+}
+
+export function makeWorker(db: Kysely<Database>, sandbox: AlignSandbox, options: Partial<SyncWorkerOptions> = {}, extra: MakeWorkerExtra = {}) {
   const logs = captureLogs()
   const metrics = createMetricsRegistry('sync-worker-test')
+  const gatewayFor = createGatewayFactory({ box, baseUrl: sandbox.apiBaseUrl, timeoutMs: 5_000 })
   const worker = createSyncWorker({
     db, logger: logs.logger, metrics, databaseUrl: extra.databaseUrl,
-    gatewayFor: createGatewayFactory({ box, baseUrl: sandbox.apiBaseUrl, timeoutMs: 5_000 }),
+    gatewayFor: extra.wrapGateway ? (connection) => extra.wrapGateway!(gatewayFor(connection)) : gatewayFor,
     options: { retryDelaysMs: FAST_RETRIES, rateLimitPerMinute: 0, ...options },
   })
   return { worker, logs, metrics }
