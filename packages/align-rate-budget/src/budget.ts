@@ -81,6 +81,11 @@ function settings(options: AlignBudgetOptions) {
 
 type Settings = ReturnType<typeof settings>
 
+/** The spacing of paced grants: window ÷ effective limit (≈ 102 ms at 600/min); 0 with pacing off. */
+export function paceIntervalMs(options: AlignBudgetOptions = {}): number {
+  return settings(options).intervalMs
+}
+
 // SQL over the budget row `b` (one place for the arithmetic shared by the UPDATE and the read after a denial).
 // The moment the sliding log has room again: the limit-th most recent grant leaves the window (null when there
 // are fewer; greatest() skips nulls).

@@ -28,6 +28,7 @@ async function main() {
         retryDelaysMs: config.SYNC_RETRY_DELAYS_MS,
         dependencyRecheckMs: config.SYNC_DEPENDENCY_RECHECK_MS,
         rateLimitPerMinute: config.ALIGN_RATE_LIMIT_PER_MINUTE,
+        rateBurst: config.ALIGN_RATE_BURST,
         retentionMs: config.SYNC_RETENTION_MS,
         retentionIntervalMs: config.SYNC_RETENTION_INTERVAL_MS,
       },

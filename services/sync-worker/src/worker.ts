@@ -11,7 +11,7 @@ import {
   AlignApiError, AlignAuthError, AlignConflictError, AlignNotFoundError, AlignRateLimitError, AlignValidationError, MAX_BULK_INVITES,
   type AlignGateway,
 } from '@illumera/align-gateway'
-import { pauseConnection, readAlignBudget, takeAlignBudget } from '@illumera/align-rate-budget'
+import { paceIntervalMs, pauseConnection, readAlignBudget, takeAlignBudget } from '@illumera/align-rate-budget'
 import { type AlignSyncOutboxRow, type Database, OUTBOX_NOTIFY_CHANNEL } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
 import pg from 'pg'
@@ -43,6 +43,8 @@ export interface SyncWorkerOptions {
   dependencyRecheckMs: number
   /** Align's per-key limit (0: no pacing, for a sandbox without limits). Default 600. */
   rateLimitPerMinute: number
+  /** Grants of one key that may go out at once before pacing spaces them (default: 7.5% of the limit, see align-rate-budget). */
+  rateBurst?: number
   /** Done rows older than this are deleted. Default 7 days. */
   retentionMs: number
   retentionIntervalMs: number
@@ -97,14 +99,16 @@ interface Unit {
   bulk?: boolean
 }
 
-const INLINE_BUDGET_WAIT_MS = 1000
+/** A grant at most this far ahead is reserved and waited for in place (more if one connection's slots need it, below). */
+const MIN_BUDGET_HORIZON_MS = 1000
 /** A backlog's unit holds a step at most this long for a single row of another tenant (priority-gate.ts). */
 const PRIORITY = { holdMs: 20, busyUtilization: 0.75, sampleMs: 20 }
 
 class BudgetDeniedError extends Error {
   override name = 'BudgetDeniedError'
+  /** `retryAt`: when to claim the row again (a paused connection's end, or a horizon before the next free grant). */
   constructor(readonly retryAt: Date, readonly reason: 'budget' | 'paused') {
-    super(`Align rate budget: ${reason === 'paused' ? 'connection paused' : 'window full'} until ${retryAt.toISOString()}`)
+    super(`Align rate budget: ${reason === 'paused' ? 'connection paused' : 'no grant free soon enough'}; claimed again at ${retryAt.toISOString()}`)
   }
 }
 
@@ -121,6 +125,14 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const linkLoader = createLinkLoader(db)
   const priority = createPriorityGate(PRIORITY)
   let cursor = ''
+  // One connection holds at most this many slots: a tenant whose row arrives behind another's backlog finds one free.
+  const perConnectionInFlight = Math.max(1, o.concurrency - Math.ceil(o.concurrency / 10))
+  // How far ahead a grant is reserved and waited for in place: enough for every slot one connection may hold here
+  // (18 × 102 ms at 600/min), so a paced backlog's units each hold their own moment instead of being released and
+  // claimed again; at least a second.
+  const budgetHorizonMs = o.rateLimitPerMinute > 0
+    ? Math.max(MIN_BUDGET_HORIZON_MS, Math.ceil(perConnectionInFlight * paceIntervalMs({ limitPerMinute: o.rateLimitPerMinute })))
+    : 0
   // The earliest moment a paused connection (budget or 429) may go again: the loop sleeps no longer than that.
   let earliestResume: number | null = null
   const noteResume = (at: Date) => { earliestResume = Math.min(earliestResume ?? Infinity, at.getTime()) }
@@ -305,18 +317,19 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   async function callAlign<T>(connection: ConnectionRow, gateway: AlignGateway, operation: string, fn: (g: AlignGateway) => Promise<T>): Promise<T> {
     // Pacing off (a sandbox without limits): the claim already skipped paused connections.
     if (o.rateLimitPerMinute > 0) {
-      // A grant that frees within a second is waited for in place (the row keeps its claim), so a drained
-      // window refills as fast as Align's does; a longer wait pauses the connection and releases the row.
-      for (let round = 0; ; round++) {
-        const budget = await takeAlignBudget(db, connection.id, clock(), { limitPerMinute: o.rateLimitPerMinute })
-        if (budget.granted) {
-          metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
-          break
-        }
-        const waitMs = budget.retryAt.getTime() - clock().getTime()
-        if (budget.reason !== 'budget' || waitMs > INLINE_BUDGET_WAIT_MS || round >= 50 || !running) throw new BudgetDeniedError(budget.retryAt, budget.reason)
-        await new Promise((resolve) => setTimeout(resolve, Math.max(1, waitMs) + Math.random() * 5))
+      // The budget paces a connection's grants (a small burst, then one per interval) and reserves each unit its
+      // own moment within the horizon: the unit waits for it in place, keeping its claim; concurrent units never
+      // race for the same moment. Nothing free within the horizon (a backlog using more slots than the pace needs,
+      // or the window spent): the connection pauses until a horizon before the next free moment, so the rows
+      // claimed then can reserve it, and this unit's rows go back until then.
+      const budget = await takeAlignBudget(db, connection.id, clock(), { limitPerMinute: o.rateLimitPerMinute, burst: o.rateBurst, reserveWithinMs: budgetHorizonMs })
+      if (!budget.granted) {
+        const retryAt = budget.reason === 'budget' ? new Date(budget.retryAt.getTime() - budgetHorizonMs) : budget.retryAt
+        throw new BudgetDeniedError(retryAt, budget.reason)
       }
+      metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
+      const waitMs = budget.at.getTime() - clock().getTime()
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
     }
     const started = performance.now()
     let outcome = 'ok'
@@ -560,7 +573,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
 
   async function refreshBudgetGauges(connectionIds: string[]): Promise<void> {
     if (!metrics || o.rateLimitPerMinute === 0) return
-    for (const id of connectionIds) metrics.budgetRemaining.set({ connection_id: id }, await readAlignBudget(db, id, clock(), { limitPerMinute: o.rateLimitPerMinute }))
+    for (const id of connectionIds) metrics.budgetRemaining.set({ connection_id: id }, await readAlignBudget(db, id, clock(), { limitPerMinute: o.rateLimitPerMinute, burst: o.rateBurst }))
   }
 
   // ── the long-lived loop ──
@@ -631,8 +644,6 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const prefetch = Math.max(1, Math.ceil(o.concurrency / 2))
   const inFlightByConnection = new Map<string, number>()
   const queuedByConnection = new Map<string, number>()
-  // One connection holds at most this many slots: a tenant whose row arrives behind another's backlog finds one free.
-  const perConnectionInFlight = Math.max(1, o.concurrency - Math.ceil(o.concurrency / 10))
 
   function count(map: Map<string, number>, key: string, delta: number): void {
     const n = (map.get(key) ?? 0) + delta

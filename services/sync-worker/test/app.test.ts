@@ -82,6 +82,13 @@ describe('config', () => {
     expect(secrets.ALIGN_ENCRYPTION_KEY).toBe(ENCRYPTION_KEY)
     expect(JSON.stringify(config)).not.toContain(ENCRYPTION_KEY)
   })
+  it('ALIGN_RATE_BURST: optional, at most the paced limit', () => {
+    expect(loadConfig(base).config.ALIGN_RATE_BURST).toBeUndefined()
+    expect(loadConfig({ ...base, ALIGN_RATE_BURST: '20' }).config.ALIGN_RATE_BURST).toBe(20)
+    expect(() => loadConfig({ ...base, ALIGN_RATE_LIMIT_PER_MINUTE: '60', ALIGN_RATE_BURST: '60' }))
+      .toThrow(new ConfigError('ALIGN_RATE_BURST must be at most 59 (the paced limit for ALIGN_RATE_LIMIT_PER_MINUTE=60), got 60'))
+    expect(() => loadConfig({ ...base, ALIGN_RATE_BURST: '0' })).toThrow(/^ALIGN_RATE_BURST: /)
+  })
   it('names a missing or bad variable without showing its value', () => {
     expect(() => loadConfig({ DATABASE_URL: base.DATABASE_URL })).toThrow(new ConfigError('ALIGN_ENCRYPTION_KEY: required (expected 64 hex characters (32 bytes))'))
     try {

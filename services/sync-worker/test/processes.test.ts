@@ -1,7 +1,7 @@
 // Real worker processes (src/main.ts) against the test database and the sandbox: kill -9 mid-batch loses
-// nothing and duplicates nothing; two processes share one Align key's budget with zero 429s.
+// nothing and duplicates nothing; two processes share one Align key's budget (its cap and its pacing) with zero 429s.
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
-import { effectiveLimit } from '@illumera/align-rate-budget'
+import { defaultBurst, effectiveLimit, paceIntervalMs } from '@illumera/align-rate-budget'
 import { until, useTestDatabase } from '@illumera/test-harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawnWorker, type WorkerProcess } from './helpers/processes.js'
@@ -76,8 +76,9 @@ describe('worker processes', () => {
     const limit = 30
     await sandbox.control.setFaults({ rateLimitPerMinute: limit })
     const c = await connect(t.db, sandbox)
+    // A burst of the whole limit: no pacing, only the sliding window's cap (pacing has its own test below).
     const env = {
-      DATABASE_URL: t.url, ALIGN_BASE_URL: sandbox.apiBaseUrl, ALIGN_RATE_LIMIT_PER_MINUTE: String(limit),
+      DATABASE_URL: t.url, ALIGN_BASE_URL: sandbox.apiBaseUrl, ALIGN_RATE_LIMIT_PER_MINUTE: String(limit), ALIGN_RATE_BURST: String(effectiveLimit(limit)),
       SYNC_CONCURRENCY: '4', SYNC_PER_CONNECTION_CLAIM: '4', SYNC_POLL_INTERVAL_MS: '50',
     }
     const a = spawnWorker(env)
@@ -107,5 +108,46 @@ describe('worker processes', () => {
     expect(a.output.join('')).toContain('outbox unit processed')
     expect(b.output.join('')).toContain('outbox unit processed')
     expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(granted)
+  }, 60_000)
+
+  it('two processes share the pacing of one key: one burst between them, then one call per interval, nothing lost, zero 429s', async () => {
+    const limit = 120
+    await sandbox.control.setFaults({ rateLimitPerMinute: limit })
+    const c = await connect(t.db, sandbox)
+    const env = {
+      DATABASE_URL: t.url, ALIGN_BASE_URL: sandbox.apiBaseUrl, ALIGN_RATE_LIMIT_PER_MINUTE: String(limit),
+      SYNC_CONCURRENCY: '4', SYNC_PER_CONNECTION_CLAIM: '4', SYNC_POLL_INTERVAL_MS: '50',
+    }
+    const a = spawnWorker(env)
+    const b = spawnWorker(env)
+    children.push(a, b)
+    await until(() => [a, b].every((w) => w.output.join('').includes('sync worker started')), 'both workers to start', { limitMs: 20_000 })
+    await sandbox.control.setFaults({ latencyMs: 50 })
+    const rows = 24
+    await seedProjects(c, rows)
+    await until(async () => (await countByStatus(c.connectionId)).done === rows, `${rows} rows done`, { limitMs: 40_000 })
+    a.kill('SIGTERM')
+    b.kill('SIGTERM')
+    expect(await a.exited).toBe(0)
+    expect(await b.exited).toBe(0)
+    // Each row one grant and one call: units that found no grant soon enough went back without an attempt.
+    const budget = await t.db.selectFrom('align_rate_budgets').select('grants').where('connection_id', '=', c.connectionId).executeTakeFirstOrThrow()
+    const grants = budget.grants.map(Number).sort((x, y) => x - y)
+    expect(grants).toHaveLength(rows)
+    expect((await sandbox.control.state(c.organizationId)).projects).toHaveLength(rows)
+    const done = await t.db.selectFrom('align_sync_outbox').select(['attempts']).where('connection_id', '=', c.connectionId).execute()
+    expect(done.every((r) => r.attempts === 0)).toBe(true)
+    // Shared pacing: any k grants of both processes together span at least (k − burst) intervals (each process
+    // pacing on its own would allow two bursts and twice the rate).
+    const burst = defaultBurst(limit)
+    const interval = paceIntervalMs({ limitPerMinute: limit })
+    for (let k = burst + 1; k <= rows; k++) {
+      for (let i = 0; i + k - 1 < rows; i++) expect(grants[i + k - 1]! - grants[i]!).toBeGreaterThanOrEqual(Math.floor((k - burst) * interval))
+    }
+    const output = [...a.output, ...b.output].join('')
+    expect(output).not.toContain('Align rate limit hit')
+    expect(output).not.toContain('"outcome":"429"')
+    expect(a.output.join('')).toContain('outbox unit processed')
+    expect(b.output.join('')).toContain('outbox unit processed')
   }, 60_000)
 })
