@@ -6,6 +6,8 @@ import * as createAlignRateBudgets from './20261123T091500Z-create-align-rate-bu
 import * as createAlignReconciliationRuns from './20261123T093000Z-create-align-reconciliation-runs.js'
 import * as addConnectionSyncSettings from './20261130T153419Z-add-connection-sync-settings.js'
 import * as addAlignRateBudgetPacing from './20261130T182859Z-add-align-rate-budget-pacing.js'
+import * as scopeOutboxForeignKeysAndIndexes from './20261130T184230Z-scope-outbox-foreign-keys-and-indexes.js'
+import * as scopeTimeEntryForeignKeys from './20261130T184331Z-scope-time-entry-foreign-keys.js'
 
 export const migrations: Record<string, Migration> = {
   '20261123T090000Z-create-illumera-domain-tables': createIllumeraDomainTables,
@@ -14,4 +16,6 @@ export const migrations: Record<string, Migration> = {
   '20261123T093000Z-create-align-reconciliation-runs': createAlignReconciliationRuns,
   '20261130T153419Z-add-connection-sync-settings': addConnectionSyncSettings,
   '20261130T182859Z-add-align-rate-budget-pacing': addAlignRateBudgetPacing,
+  '20261130T184230Z-scope-outbox-foreign-keys-and-indexes': scopeOutboxForeignKeysAndIndexes,
+  '20261130T184331Z-scope-time-entry-foreign-keys': scopeTimeEntryForeignKeys,
 }
