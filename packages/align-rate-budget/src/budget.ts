@@ -76,10 +76,23 @@ function settings(options: AlignBudgetOptions) {
   }
   if (!(reserveWithinMs >= 0)) throw new RangeError(`align-rate-budget: reserveWithinMs must be ≥ 0, got ${reserveWithinMs}`)
   const intervalMs = limit > 0 ? windowMs / limit : 0
-  return { limit, windowMs, intervalMs, toleranceMs: (burst - 1) * intervalMs, reserveWithinMs }
+  return { limit, windowMs, intervalMs, burst, toleranceMs: (burst - 1) * intervalMs, reserveWithinMs }
 }
 
 type Settings = ReturnType<typeof settings>
+
+/**
+ * The least time `calls` grants take from an idle budget (first grant at 0, last at the returned ms): the burst
+ * at once, then one per interval until the window holds the limit, the wait until the burst leaves the window,
+ * then one per interval. What the budget alone imposes on a job of that many calls (benches).
+ */
+export function pacedFloorMs(calls: number, options: AlignBudgetOptions = {}): number {
+  const s = settings(options)
+  if (s.limit === 0 || calls <= 0) return 0
+  if (calls <= s.burst) return 0
+  if (calls <= s.limit) return Math.ceil((calls - s.burst) * s.intervalMs)
+  return s.windowMs + Math.ceil((calls - 1 - s.limit) * s.intervalMs)
+}
 
 /** The spacing of paced grants: window ÷ effective limit (≈ 102 ms at 600/min); 0 with pacing off. */
 export function paceIntervalMs(options: AlignBudgetOptions = {}): number {

@@ -1,7 +1,7 @@
 import { createDb } from '@illumera/db-schema'
 import { createAlignConnection, createTenantWithCompany, useTestDatabase } from '@illumera/test-harness'
 import { describe, expect, it } from 'vitest'
-import { type AlignBudgetDecision, defaultBurst, effectiveLimit, pauseConnection, readAlignBudget, takeAlignBudget } from '../src/index.js'
+import { type AlignBudgetDecision, defaultBurst, effectiveLimit, pacedFloorMs, pauseConnection, readAlignBudget, takeAlignBudget } from '../src/index.js'
 
 const t = useTestDatabase()
 const WINDOW_MS = 60_500
@@ -131,6 +131,20 @@ describe('takeAlignBudget', () => {
     // After the first window (burst, then the log's one catch-up gap) no gap is longer than two intervals.
     const later = ats.filter((a) => a > start + WINDOW_MS + 5_000)
     for (let i = 1; i < later.length; i++) expect(later[i]! - later[i - 1]!).toBeLessThanOrEqual(Math.ceil(2 * WINDOW_MS / limit))
+  })
+
+  it('pacedFloorMs is when a saturated taker gets its n-th grant', async () => {
+    const c = await connection()
+    const options = { limitPerMinute: 60, burst: 6 }
+    const start = Date.parse('2026-11-23T10:00:00Z')
+    const ats: number[] = []
+    for (let now = start; ats.length < 130;) {
+      const d = await takeAlignBudget(t.db, c.id, new Date(now), options)
+      if (d.granted) ats.push(d.at.getTime() - start)
+      else now = d.retryAt.getTime()
+    }
+    for (const n of [1, 6, 7, 30, 59, 60, 61, 100, 130]) expect(Math.abs(ats[n - 1]! - pacedFloorMs(n, options))).toBeLessThanOrEqual(1)
+    expect(pacedFloorMs(10, { limitPerMinute: 0 })).toBe(0)
   })
 
   it('with burst = limit it is the plain sliding log: the whole window at once, then the oldest grant must leave', async () => {
