@@ -1,6 +1,7 @@
 // Cross-cutting HTTP behaviour: OpenAPI, security headers, body limit, error shape, admin routes.
 import { createAlignConnection, useTestDatabase } from '@illumera/test-harness'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { securityHeadersOf } from '../src/http/security-headers.js'
 import { createTestApp, type TestApp } from './helpers/app.js'
 import { outboxRows, seedCompany } from './helpers/seed.js'
 
@@ -29,11 +30,27 @@ describe('http', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff')
     expect(res.headers['strict-transport-security']).toBeDefined()
     expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    // Error replies carry them too.
+    const refused = await h.app.inject({ method: 'POST', url: '/api/time-entries', payload: {} })
+    expect(refused.statusCode).toBe(401)
+    for (const name of ['x-content-type-options', 'strict-transport-security', 'x-frame-options', 'content-security-policy']) {
+      expect(refused.headers[name], name).toBe(res.headers[name])
+    }
     const big = await h.app.inject({ method: 'POST', url: '/api/projects', headers: { ...(await h.headers(s.admin)), 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x', description: 'y'.repeat(1024 * 1024) }) })
     expect(big.statusCode).toBe(413)
     expect(big.json()).toMatchObject({ statusCode: 413, error: 'Payload Too Large' })
     const missing = await h.app.inject({ method: 'GET', url: '/api/nothing' })
     expect(missing.json()).toMatchObject({ statusCode: 404, error: 'Not Found' })
+  })
+})
+
+describe('securityHeadersOf', () => {
+  it("gives helmet's headers for the options once, and refuses a CSP value that needs the request", () => {
+    const headers = new Map(securityHeadersOf({ contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"] } } }))
+    expect(headers.get('content-security-policy')).toBe("default-src 'none'")
+    expect(headers.get('x-content-type-options')).toBe('nosniff')
+    expect(() => securityHeadersOf({ contentSecurityPolicy: { directives: { 'script-src': [() => "'nonce-x'"] } } })).toThrow(/script-src is a function/)
   })
 })
 

@@ -2,8 +2,8 @@
 // holds no data, so it needs no token; the script reads the platform_admin JSON routes with the token the
 // admin pastes. Its CSP allows only this origin's script, style and fetches, and requires Trusted Types,
 // so even a slip into an HTML string sink could not run what an Align error message smuggles in.
-import type { FastifyHelmetOptions } from '@fastify/helmet'
 import type { FastifyPluginAsync } from 'fastify'
+import type { HelmetOptions } from 'helmet'
 import { DASHBOARD_JS } from './client-js.js'
 import { DASHBOARD_HTML, DASHBOARD_ICON_SVG } from './page-html.js'
 import { DASHBOARD_CSS } from './styles-css.js'
@@ -22,7 +22,7 @@ export const DASHBOARD_CSP_DIRECTIVES = {
   'trusted-types': ["'none'"],
 }
 
-const helmet: Omit<FastifyHelmetOptions, 'global'> = {
+const securityHeaders: HelmetOptions = {
   contentSecurityPolicy: { useDefaults: false, directives: DASHBOARD_CSP_DIRECTIVES },
 }
 
@@ -35,7 +35,7 @@ const ASSETS = [
 
 export const adminDashboardRoutes: FastifyPluginAsync = async (app) => {
   for (const asset of ASSETS) {
-    app.get(asset.path, { helmet, schema: { hide: true } }, async (_request, reply) =>
+    app.get(asset.path, { config: { securityHeaders }, schema: { hide: true } }, async (_request, reply) =>
       reply.type(asset.type).header('cache-control', asset.cache).send(asset.body))
   }
 }
