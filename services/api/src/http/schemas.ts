@@ -25,8 +25,12 @@ export const authErrors = {
   409: ErrorBodySchema,
 }
 
-/** A real calendar date, YYYY-MM-DD (the pattern alone accepts 2026-02-30). */
+/** A real calendar date, YYYY-MM-DD (the pattern alone accepts 2026-02-30). Arithmetic, not Date parsing: it runs per request. */
 export function isCalendarDate(value: string): boolean {
-  const date = new Date(`${value}T00:00:00Z`)
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value)
+  if (!match) return false
+  const year = Number(match[1]), month = Number(match[2]), day = Number(match[3])
+  if (month < 1 || month > 12 || day < 1) return false
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  return day <= (month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31)
 }

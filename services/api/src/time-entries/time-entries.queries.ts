@@ -1,6 +1,6 @@
 import { type Database, type NewTimeEntry, type TimeEntry, type TimeEntryStatus, type TimeEntryUpdate } from '@illumera/db-schema'
 import { PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
-import { type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Kysely } from 'kysely'
 import { cursorText, keysetAfter, type TimeCursor } from '../http/pagination.js'
 import type { CompanyScope } from '../projects/projects.queries.js'
 
@@ -45,35 +45,41 @@ export interface CreateTimeEntryInput {
   onlyUserId: string | null
 }
 
+/** The columns a time entry's view shows (toTimeEntryView). */
+export type TimeEntryViewColumns = Pick<TimeEntry,
+  'id' | 'project_id' | 'engagement_id' | 'person_id' | 'work_date' | 'minutes' | 'notes' | 'status' | 'rejection_reason' | 'source' |
+  'sync_status' | 'is_adjustment' | 'adjusts_entry_id' | 'created_at' | 'updated_at'>
+
 /** `outbox_connection_id`: the connection the outbox row was written for; null when none was written. */
-export type CreatedTimeEntry = TimeEntry & { user_id: string; outbox_connection_id: string | null }
+export type CreatedTimeEntry = TimeEntryViewColumns & { user_id: string; outbox_connection_id: string | null }
 
 /**
  * Creating a time entry as ONE statement (one round trip, atomic like a transaction): it finds the accepted
- * engagement of the caller's tenant and company (the talent's own when `onlyUserId` is set; an adjusted entry
- * must be a live entry of that engagement), inserts the entry, and, only when the company has an active
- * connection that pushes to Align at that moment, inserts the time_entry upsert outbox row (payload = OutboxPayloads['time_entry'],
- * built with jsonb_build_object). It does not NOTIFY: a notifying commit waits on PostgreSQL's cluster-wide
- * notify lock, so the caller wakes the worker after the commit with the returned `outbox_connection_id`
- * (sync/outbox-notifier.ts). The entry's sync_status is 'pending' by the column default, as
- * enqueueTimeEntryUpsert leaves it.
- * Nothing is written and undefined comes back when any condition fails; the caller then finds out why.
+ * engagement of the caller's tenant and company (the talent's own when $4, onlyUserId, is set; an adjusted
+ * entry, $5, must be a live entry of that engagement), inserts the entry, and, only when the company has an
+ * active connection that pushes to Align at that moment, inserts the time_entry upsert outbox row (payload =
+ * OutboxPayloads['time_entry'], built with jsonb_build_object). It does not NOTIFY: a notifying commit waits
+ * on PostgreSQL's cluster-wide notify lock, so the caller wakes the worker after the commit with the returned
+ * `outbox_connection_id` (sync/outbox-notifier.ts). The entry's sync_status is 'pending' by the column
+ * default, as enqueueTimeEntryUpsert leaves it. It returns the columns of the entry's view only.
+ * Nothing is written and no row comes back when any condition fails; the caller then finds out why.
+ *
+ * The text is fixed (values are parameters, each sent once), so it is written out here rather than built per
+ * call: a pool made by createPreparingServiceDb prepares it once per connection (PostgreSQL plans it once),
+ * and the same string each time is cheap for the pool and pg to recognise as already prepared.
  */
-export async function createTimeEntryWithSync(db: Kysely<Database>, scope: CompanyScope, input: CreateTimeEntryInput): Promise<CreatedTimeEntry | undefined> {
-  // Marked: planning this statement costs about as much PostgreSQL CPU as running it, so a pool made by
-  // createPreparingServiceDb prepares it once per connection (its text is fixed; values are parameters).
-  const { rows } = await sql<CreatedTimeEntry>`${sql.raw(PREPARED_STATEMENT_MARKER)}
+const CREATE_TIME_ENTRY_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
     with eng as (
       select e.id, e.tenant_id, e.company_id, e.project_id, e.person_id, pp.user_id, p.time_billing_enabled
       from engagements e
       join person_profiles pp on pp.id = e.person_id
       join projects p on p.id = e.project_id
-      where e.id = ${input.engagementId} and e.tenant_id = ${scope.tenantId} and e.company_id = ${scope.companyId}
+      where e.id = $1::text and e.tenant_id = $2::text and e.company_id = $3::text
         and e.status = 'accepted'
-        and (${input.onlyUserId}::text is null or pp.user_id = ${input.onlyUserId}::text)
-        and (${input.adjustsEntryId}::text is null or exists (
+        and ($4::text is null or pp.user_id = $4::text)
+        and ($5::text is null or exists (
           select 1 from time_entries a
-          where a.id = ${input.adjustsEntryId}::text and a.tenant_id = e.tenant_id and a.company_id = e.company_id
+          where a.id = $5::text and a.tenant_id = e.tenant_id and a.company_id = e.company_id
             and a.deleted_at is null and a.engagement_id = e.id))
     ),
     conn as (
@@ -84,7 +90,7 @@ export async function createTimeEntryWithSync(db: Kysely<Database>, scope: Compa
     ),
     entry as (
       insert into time_entries (tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes, is_adjustment, adjusts_entry_id)
-      select eng.tenant_id, eng.company_id, eng.project_id, eng.id, eng.person_id, ${input.workDate}::text, ${input.minutes}::integer, ${input.notes}::text, ${input.isAdjustment}::boolean, ${input.adjustsEntryId}::text
+      select eng.tenant_id, eng.company_id, eng.project_id, eng.id, eng.person_id, $6::text, $7::integer, $8::text, $9::boolean, $5::text
       from eng
       returning *
     ),
@@ -103,9 +109,16 @@ export async function createTimeEntryWithSync(db: Kysely<Database>, scope: Compa
       from entry, eng, conn
       returning connection_id
     )
-    select entry.*, eng.user_id, (select connection_id from outbox) as outbox_connection_id
-    from entry, eng
-  `.execute(db)
+    select entry.id, entry.project_id, entry.engagement_id, entry.person_id, entry.work_date, entry.minutes, entry.notes, entry.status,
+      entry.rejection_reason, entry.source, entry.sync_status, entry.is_adjustment, entry.adjusts_entry_id, entry.created_at, entry.updated_at,
+      eng.user_id, (select connection_id from outbox) as outbox_connection_id
+    from entry, eng`
+
+export async function createTimeEntryWithSync(db: Kysely<Database>, scope: CompanyScope, input: CreateTimeEntryInput): Promise<CreatedTimeEntry | undefined> {
+  const { rows } = await db.executeQuery<CreatedTimeEntry>(CompiledQuery.raw(CREATE_TIME_ENTRY_WITH_SYNC, [
+    input.engagementId, scope.tenantId, scope.companyId, input.onlyUserId, input.adjustsEntryId,
+    input.workDate, input.minutes, input.notes, input.isAdjustment,
+  ]))
   return rows[0]
 }
 

@@ -1,6 +1,6 @@
-import type { TimeEntry } from '@illumera/db-schema'
 import { Type } from '@sinclair/typebox'
 import { NullableString, Timestamp } from '../http/schemas.js'
+import type { TimeEntryViewColumns } from './time-entries.queries.js'
 
 export const TIME_ENTRY_STATUSES = ['draft', 'submitted', 'approved', 'rejected', 'locked', 'invoiced'] as const
 export const TimeEntryStatusSchema = Type.Union([
@@ -26,7 +26,7 @@ export const TimeEntryView = Type.Object({
   updatedAt: Timestamp,
 })
 
-export function toTimeEntryView(row: TimeEntry, userId: string) {
+export function toTimeEntryView(row: TimeEntryViewColumns, userId: string) {
   return {
     id: row.id, projectId: row.project_id, engagementId: row.engagement_id, personId: row.person_id, userId,
     workDate: row.work_date, minutes: row.minutes, notes: row.notes, status: row.status, rejectionReason: row.rejection_reason,
