@@ -492,14 +492,17 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       noteResume(err.retryAt)
       await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken, at: err.retryAt, reason: err.message })
       retried('rate_budget')
+      await releaseQueuedOf(connection.id, err.retryAt, err.message, 'rate_budget')
       return
     }
     if (err instanceof AlignRateLimitError) {
       const until = new Date(clock().getTime() + err.retryAfterMs)
+      const reason = `Align answered 429; connection paused until ${until.toISOString()}`
       await pauseConnection(db, connection.id, until)
       noteResume(until)
-      await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken, at: until, reason: `Align answered 429; connection paused until ${until.toISOString()}` })
+      await releaseOutboxRows(db, { ids, prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken, at: until, reason })
       retried('rate_limited')
+      await releaseQueuedOf(connection.id, until, reason, 'rate_limited')
       log.warn({ ...fields, retryAfterSeconds: err.retryAfterSeconds }, 'Align rate limit hit: connection paused')
       return
     }
@@ -644,6 +647,22 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const prefetch = Math.max(1, Math.ceil(o.concurrency / 2))
   const inFlightByConnection = new Map<string, number>()
   const queuedByConnection = new Map<string, number>()
+
+  // A connection that has to wait (its budget has nothing free soon, or Align said 429): its units still queued
+  // here go back at once, a statement per claim, instead of each being dispatched only to hear the same and
+  // release itself (a burst of statements just when another tenant's row may be on its way).
+  async function releaseQueuedOf(connectionId: string, at: Date, reason: string, metricReason: string): Promise<void> {
+    const mine = queued.filter((q) => q.unit.head.connection_id === connectionId)
+    if (mine.length === 0) return
+    queued.splice(0, queued.length, ...queued.filter((q) => q.unit.head.connection_id !== connectionId))
+    queuedByConnection.delete(connectionId)
+    const byLease = new Map<string, ClaimedRow[]>()
+    for (const { unit } of mine) byLease.set(unit.leaseToken, [...(byLease.get(unit.leaseToken) ?? []), ...unit.rows])
+    for (const [leaseToken, rows] of byLease) {
+      await releaseOutboxRows(db, { ids: rows.map((r) => r.id), prevAttemptAt: rows.map((r) => r.prev_attempt_at), leaseToken, at, reason: `${reason} (released from the local queue)` })
+    }
+    for (const { unit } of mine) for (const r of unit.rows) metrics?.retried.inc({ entity_type: r.entity_type, reason: metricReason })
+  }
 
   function count(map: Map<string, number>, key: string, delta: number): void {
     const n = (map.get(key) ?? 0) + delta
