@@ -58,9 +58,10 @@ export const syncWorkerRateBudget: Bench = {
     const noneLost = lost === 0 && (statuses.failed ?? 0) === 0 && entries === done
     const markdown = [
       `${REPLICAS} worker replicas (concurrency 10 each, separate pools) drain ${ROWS} time_entry creates of one connection; the sandbox`,
-      `enforces ${LIMIT}/min (sliding 60 s window) on the key, the workers share \`@illumera/align-rate-budget\` (grants in Postgres,`,
-      `paced to 98.5% of the limit) and pause the connection cluster-wide when it runs dry. Budget use = successful Align calls in`,
-      `each 60 s window from the first call ÷ ${LIMIT}. Scaled to ${WINDOWS} windows (~2 min) to keep the bench within a few minutes.`,
+      `enforces ${LIMIT}/min (sliding 60 s window) on the key, the workers share \`@illumera/align-rate-budget\` (grants in Postgres:`,
+      'at most 591 per 60.5 s sliding window, spaced as a burst of 45 and then one per ~102 ms; each unit reserves its own moment and',
+      'waits for it in place) and pause the connection cluster-wide only when nothing is free within their horizon. Budget use =',
+      `successful Align calls in each 60 s window from the first call ÷ ${LIMIT}. Scaled to ${WINDOWS} windows (~2 min) to keep the bench within a few minutes.`,
       '',
       '| window | calls | budget used |',
       '|---|---|---|',

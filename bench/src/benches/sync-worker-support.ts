@@ -1,8 +1,9 @@
 // Shared setup of the sync-worker benches: a fresh migrated database, sandbox organisations with a
 // project, a user and a membership already linked on our side, outbox rows written in bulk, and workers.
 import { randomBytes, randomUUID } from 'node:crypto'
+import { Worker } from 'node:worker_threads'
 import { AlignGateway, type AlignResponseInfo } from '@illumera/align-gateway'
-import type { AlignSandbox } from '@illumera/align-sandbox'
+import type { AlignSandbox, SandboxControl } from '@illumera/align-sandbox'
 import { createDb, type Database, migrateToLatest } from '@illumera/db-schema'
 import { startLocalPostgres } from '@illumera/local-postgres'
 import { createLogger, createPreparingServiceDb, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
@@ -32,6 +33,37 @@ export async function createBenchDatabase(tag: string): Promise<{ url: string; d
   }
 }
 
+/** What the benches use of a sandbox: in this process (startAlignSandbox) or on its own thread (startSandboxThread). */
+export interface BenchSandbox {
+  apiBaseUrl: string
+  control: Pick<SandboxControl, 'createOrg'>
+  close(): Promise<void>
+}
+
+/** The sandbox on a worker thread (its own event loop, as a remote Align), reached over HTTP. */
+export async function startSandboxThread(rateLimitPerMinute: number): Promise<BenchSandbox> {
+  const thread = new Worker(new URL('./sync-worker-sandbox-thread.js', import.meta.url), { workerData: { rateLimitPerMinute } })
+  const { url, apiBaseUrl } = await new Promise<{ url: string; apiBaseUrl: string }>((resolve, reject) => {
+    thread.once('message', resolve)
+    thread.once('error', reject)
+  })
+  return {
+    apiBaseUrl,
+    control: {
+      async createOrg() {
+        const response = await fetch(`${url}/_sandbox/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+        if (response.status !== 201) throw new Error(`sandbox thread: POST /_sandbox/orgs answered ${response.status}`)
+        return (await response.json()) as { organizationId: string; apiKey: string }
+      },
+    },
+    async close() {
+      const exited = new Promise((resolve) => thread.once('exit', resolve))
+      thread.postMessage('close')
+      await exited
+    },
+  }
+}
+
 export interface BenchConnection {
   tenantId: string
   companyId: string
@@ -39,10 +71,12 @@ export interface BenchConnection {
   organizationId: string
   localProjectId: string
   localUserId: string
+  /** The project's id in Align (its time entries are created under /projects/:id/time-entries). */
+  alignProjectId: string
 }
 
 /** A tenant, company and active connection to a new sandbox org, with a project, user and membership on both sides. */
-export async function setupConnection(db: Kysely<Database>, sandbox: AlignSandbox, n: number): Promise<BenchConnection> {
+export async function setupConnection(db: Kysely<Database>, sandbox: AlignSandbox | BenchSandbox, n: number): Promise<BenchConnection> {
   const tenantId = `bench-tenant-${n}-${randomUUID().slice(0, 8)}`
   const companyId = `bench-company-${n}-${randomUUID().slice(0, 8)}`
   await db.insertInto('tenants').values({ id: tenantId, name: `Bench ${n}` }).execute()
@@ -66,7 +100,7 @@ export async function setupConnection(db: Kysely<Database>, sandbox: AlignSandbo
     { tenant_id: tenantId, company_id: companyId, provider: 'illumera', external_type: 'user', external_id: localUserId, align_entity_type: 'user', align_entity_id: user.userId },
     { tenant_id: tenantId, company_id: companyId, provider: 'illumera', external_type: 'project_member', external_id: engagementId, align_entity_type: 'project_member', align_entity_id: `${project.id}:${user.userId}` },
   ]).execute()
-  return { tenantId, companyId, connectionId, organizationId, localProjectId, localUserId }
+  return { tenantId, companyId, connectionId, organizationId, localProjectId, localUserId, alignProjectId: project.id }
 }
 
 export function entryPayload(c: BenchConnection) {
@@ -87,7 +121,7 @@ export async function seedTimeEntryRows(db: Kysely<Database>, c: BenchConnection
 export const silentLogger = (): Logger => createLogger({ level: 'warn', destination: { write: () => true } as never })
 
 export function makeWorker(
-  url: string, sandbox: AlignSandbox, options: Partial<SyncWorkerOptions>, extra: { poolSize?: number; onResponse?: (info: AlignResponseInfo) => void } = {},
+  url: string, sandbox: AlignSandbox | BenchSandbox, options: Partial<SyncWorkerOptions>, extra: { poolSize?: number; onResponse?: (info: AlignResponseInfo) => void } = {},
 ) {
   const db = createPreparingServiceDb(url, silentLogger(), { max: extra.poolSize ?? 25, name: 'bench-sync-worker' })
   const worker = createSyncWorker({
