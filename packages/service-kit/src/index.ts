@@ -1,5 +1,5 @@
 export { ConfigError, EnvVars, parseEnv } from './config.js'
-export { createLogger, type CreateLoggerOptions, type Logger, REDACT_PATHS } from './logger.js'
+export { createLogger, type CreateLoggerOptions, type Logger, REDACT_PATHS, requestChildLogger } from './logger.js'
 export { createServiceDb, type ServiceDbOptions } from './db.js'
 export { waitForSignal } from './shutdown.js'
 export { badRequest, conflict, type ErrorBody, errorHandler, forbidden, HttpError, notFound, unauthorized } from './http-errors.js'

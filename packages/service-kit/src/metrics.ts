@@ -20,10 +20,22 @@ export const metricsRoutes = fp<{ registry: Registry }>(
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     })
-    app.addHook('onResponse', async (request, reply) => {
+    // Runs for every request: a callback hook (no promise), and each method/route/status keeps its labelled
+    // child, so a request does not build and hash a labels object.
+    const observers = new Map<string, (seconds: number) => void>()
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
-      if (route === '/metrics') return
-      duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
+      if (route !== '/metrics') {
+        const key = `${request.method} ${reply.statusCode} ${route}`
+        let observe = observers.get(key)
+        if (!observe) {
+          const child = duration.labels({ method: request.method, route, status_code: String(reply.statusCode) })
+          observe = (seconds) => child.observe(seconds)
+          observers.set(key, observe)
+        }
+        observe(reply.elapsedTime / 1000)
+      }
+      done()
     })
     app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
       reply.header('content-type', registry.contentType)

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { type HealthOptions, healthRoutes } from './health.js'
 import { errorHandler } from './http-errors.js'
+import { requestChildLogger } from './logger.js'
 import { metricsRoutes } from './metrics.js'
 
 export interface ServiceAppOptions extends HealthOptions {
@@ -17,6 +18,7 @@ export interface ServiceAppOptions extends HealthOptions {
 export async function createServiceApp(options: ServiceAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
+    childLoggerFactory: (logger, bindings, childOptions) => requestChildLogger(logger as Logger, bindings, childOptions),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
