@@ -61,7 +61,8 @@ export type CreatedTimeEntry = TimeEntryViewColumns & { user_id: string; outbox_
  * OutboxPayloads['time_entry'], built with jsonb_build_object). It does not NOTIFY: a notifying commit waits
  * on PostgreSQL's cluster-wide notify lock, so the caller wakes the worker after the commit with the returned
  * `outbox_connection_id` (sync/outbox-notifier.ts). The entry's sync_status is 'pending' by the column
- * default, as enqueueTimeEntryUpsert leaves it. It returns the columns of the entry's view only.
+ * default, as enqueueTimeEntryUpsert leaves it. It returns the columns of the entry's view only (those the
+ * database fills in; the caller's values complete the view).
  * Nothing is written and no row comes back when any condition fails; the caller then finds out why.
  *
  * The text is fixed (values are parameters, each sent once), so it is written out here rather than built per
@@ -109,17 +110,26 @@ const CREATE_TIME_ENTRY_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
       from entry, eng, conn
       returning connection_id
     )
-    select entry.id, entry.project_id, entry.engagement_id, entry.person_id, entry.work_date, entry.minutes, entry.notes, entry.status,
-      entry.rejection_reason, entry.source, entry.sync_status, entry.is_adjustment, entry.adjusts_entry_id, entry.created_at, entry.updated_at,
-      eng.user_id, (select connection_id from outbox) as outbox_connection_id
+    select entry.id, entry.project_id, entry.person_id, entry.status, entry.rejection_reason, entry.source, entry.sync_status,
+      entry.created_at, entry.updated_at, eng.user_id, (select connection_id from outbox) as outbox_connection_id
     from entry, eng`
 
+/** What the statement returns: the entry's columns that the database fills in (the rest are the parameters, stored as sent). */
+type CreatedTimeEntryRow = Omit<CreatedTimeEntry, 'engagement_id' | 'work_date' | 'minutes' | 'notes' | 'is_adjustment' | 'adjusts_entry_id'>
+
 export async function createTimeEntryWithSync(db: Kysely<Database>, scope: CompanyScope, input: CreateTimeEntryInput): Promise<CreatedTimeEntry | undefined> {
-  const { rows } = await db.executeQuery<CreatedTimeEntry>(CompiledQuery.raw(CREATE_TIME_ENTRY_WITH_SYNC, [
+  const { rows } = await db.executeQuery<CreatedTimeEntryRow>(CompiledQuery.raw(CREATE_TIME_ENTRY_WITH_SYNC, [
     input.engagementId, scope.tenantId, scope.companyId, input.onlyUserId, input.adjustsEntryId,
     input.workDate, input.minutes, input.notes, input.isAdjustment,
   ]))
-  return rows[0]
+  const row = rows[0]
+  if (!row) return undefined
+  // These columns hold exactly the parameters ($1 is eng.id; text, integer and boolean columns keep what was sent),
+  // so they are not sent back: fewer columns for PostgreSQL to send and pg to describe and parse per call.
+  return {
+    ...row, engagement_id: input.engagementId, work_date: input.workDate, minutes: input.minutes, notes: input.notes,
+    is_adjustment: input.isAdjustment, adjusts_entry_id: input.adjustsEntryId,
+  }
 }
 
 export type TimeEntryWithOwner = TimeEntry & { user_id: string; time_billing_enabled: boolean }

@@ -7,6 +7,7 @@ import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, snapshotRows, type TestApp } from '../helpers/app.js'
 import { outboxRows, seedCompany } from '../helpers/seed.js'
+import { toTimeEntryView } from '../../src/time-entries/time-entry-view.js'
 
 const t = useTestDatabase()
 let h: TestApp
@@ -32,6 +33,19 @@ describe('POST /api/time-entries', () => {
       localProjectId: s.project.id, localUserId: s.user.id, workDate: '2026-11-03', minutes: 90, notes: 'API work',
       timeBillingEnabled: true, isAdjustment: false, adjustsEntryId: null,
     })
+  })
+
+  it('answers with the entry exactly as stored (the columns it fills from the request included)', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const original = await createTimeEntry(t.db, s.engagement)
+    const res = await h.app.inject({
+      method: 'POST', url: '/api/time-entries', headers: await h.headers(s.talent),
+      payload: { engagementId: s.engagement.id, workDate: '2026-02-28', minutes: 1440, notes: 'ünïcode "quoted" \\ text', adjustsEntryId: original.id },
+    })
+    expect(res.statusCode).toBe(201)
+    const stored = await t.db.selectFrom('time_entries').selectAll().where('id', '=', res.json().id).executeTakeFirstOrThrow()
+    expect(res.json()).toEqual(toTimeEntryView(stored, s.user.id))
+    expect(res.json()).toMatchObject({ workDate: '2026-02-28', minutes: 1440, notes: 'ünïcode "quoted" \\ text', isAdjustment: true, adjustsEntryId: original.id })
   })
 
   it('writes no outbox row when the company has no active connection', async () => {
