@@ -6,8 +6,8 @@ import { AlignGateway, type AlignResponseInfo } from '@illumera/align-gateway'
 import type { AlignSandbox, SandboxControl } from '@illumera/align-sandbox'
 import { createDb, type Database, migrateToLatest } from '@illumera/db-schema'
 import { startLocalPostgres } from '@illumera/local-postgres'
-import { createLogger, createPreparingServiceDb, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
-import { createGatewayFactory, createSyncWorker, type SyncWorkerOptions } from '@illumera/sync-worker'
+import { createLogger, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
+import { createGatewayFactory, createSyncWorker, createWorkerDb, type SyncWorkerOptions } from '@illumera/sync-worker'
 import { type Kysely, sql } from 'kysely'
 
 export const box = new SecretBox(randomBytes(32).toString('hex'))
@@ -123,7 +123,7 @@ export const silentLogger = (): Logger => createLogger({ level: 'warn', destinat
 export function makeWorker(
   url: string, sandbox: AlignSandbox | BenchSandbox, options: Partial<SyncWorkerOptions>, extra: { poolSize?: number; onResponse?: (info: AlignResponseInfo) => void } = {},
 ) {
-  const db = createPreparingServiceDb(url, silentLogger(), { max: extra.poolSize ?? 25, name: 'bench-sync-worker' })
+  const db = createWorkerDb(url, silentLogger(), { max: extra.poolSize ?? 25, name: 'bench-sync-worker' })
   const worker = createSyncWorker({
     db, logger: silentLogger(), databaseUrl: url,
     gatewayFor: createGatewayFactory({ box, baseUrl: sandbox.apiBaseUrl, onResponse: extra.onResponse }),

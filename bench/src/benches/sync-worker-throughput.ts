@@ -5,8 +5,8 @@
 // concurrency and pool size, trials alternating in one run; medians of the repeats.
 import { startAlignSandbox } from '@illumera/align-sandbox'
 import { createDb, type Database } from '@illumera/db-schema'
-import { createPreparingServiceDb, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
-import { createGatewayFactory } from '@illumera/sync-worker'
+import { PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
+import { createGatewayFactory, createWorkerDb } from '@illumera/sync-worker'
 import { Logger, makeWorkerUtils, run } from 'graphile-worker'
 import { type Kysely, sql } from 'kysely'
 import { formatNumber, median, type Bench, type BenchResult } from '../bench.js'
@@ -99,7 +99,8 @@ export const syncWorkerThroughput: Bench = {
         }))
         for (let i = 0; i < jobs.length; i += 2000) await workerUtils.addJobs(jobs.slice(i, i + 2000))
         await workerUtils.release()
-        const handlerDb = createPreparingServiceDb(database.url, silentLogger(), { max: POOL, name: 'bench-graphile-handler' })
+        // The handler's statements prepared and planned as in our worker's pool (createWorkerDb), so both run them alike.
+        const handlerDb = createWorkerDb(database.url, silentLogger(), { max: POOL, name: 'bench-graphile-handler' })
         const task = graphileHandler(handlerDb, gatewayFor)
         const started = performance.now()
         const runner = await run({
@@ -144,7 +145,7 @@ export const syncWorkerThroughput: Bench = {
       `${CONCURRENCY} and a pool of ${POOL}; graphile-worker ${'0.18'} uses its recommended batching (localQueue.size = concurrency + 1,`,
       '`completeJobBatchDelay: 0`, `failJobBatchDelay: 0`) and runs the same handler: the link lookups, `createTimeEntry` through',
       'the same gateway, and the finish (link upsert, `time_entries.sync_status`, `last_sync_at`); its statements are prepared',
-      'on both sides (service-kit `createPreparingServiceDb`), as are our queue\'s hot statements. The handler code is the same;',
+      'on both sides (the worker pool, `createWorkerDb`: parsed once, planned per call), as are our queue\'s hot statements. The handler code is the same;',
       'our worker answers its link lookups for all units in flight with one statement per event-loop turn, graphile-worker runs',
       'them per job. Our worker adds what the outbox needs: fair claim with per-entity order, coalescing, leases with fencing,',
       'dependency wake-ups.',

@@ -2,4 +2,5 @@
 export { createGatewayFactory, type GatewayFactoryOptions, type GatewayFor } from './align/gateways.js'
 export { type AppDeps, buildApp } from './app.js'
 export { loadConfig, type SyncWorkerConfig } from './config.js'
+export { createWorkerDb } from './worker-db.js'
 export { createSyncWorker, DEFAULT_SYNC_WORKER_OPTIONS, type RunSummary, type SyncWorker, type SyncWorkerDeps, type SyncWorkerOptions } from './worker.js'

@@ -1,17 +1,17 @@
 // The only file that touches process: env, signals, exit code.
 import { closeAlignPools } from '@illumera/align-gateway'
 import { assertMigrated } from '@illumera/db-schema'
-import { ConfigError, createLogger, createMetricsRegistry, createPreparingServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
+import { ConfigError, createLogger, createMetricsRegistry, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
 import { createGatewayFactory } from './align/gateways.js'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { createSyncWorker } from './worker.js'
+import { createWorkerDb } from './worker-db.js'
 
 async function main() {
   const { config, secrets } = loadConfig(process.env)
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'sync-worker' })
-  // Hot statements (claim, finish, wake, link lookups) are marked to be prepared once per connection.
-  const db = createPreparingServiceDb(config.DATABASE_URL, logger, { name: 'sync-worker', max: Math.min(50, config.SYNC_CONCURRENCY + 5) })
+  const db = createWorkerDb(config.DATABASE_URL, logger, { max: Math.min(50, config.SYNC_CONCURRENCY + 5) })
   let shuttingDown = false
   try {
     await assertMigrated(db)

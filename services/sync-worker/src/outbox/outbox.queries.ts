@@ -69,7 +69,7 @@ export interface ClaimOptions {
 
 /**
  * Claims due rows fairly. For each active, unpaused connection a LATERAL subquery walks its pending rows in
- * commit order (align_sync_outbox_connection_pending_idx) and locks up to `perConnection` of them with SKIP
+ * commit order (align_sync_outbox_connection_idx: connection, status, seq) and locks up to `perConnection` of them with SKIP
  * LOCKED, so concurrent claimers never wait on each other and never get the same row. The outer query
  * interleaves connections (every connection's 1st row, then every 2nd, …) starting after `cursor`, so a
  * tenant with 100k pending rows delays another tenant's single row by at most one claim.
