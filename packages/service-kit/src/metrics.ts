@@ -20,18 +20,24 @@ export const metricsRoutes = fp<{ registry: Registry }>(
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     })
-    // Runs for every request: a callback hook (no promise), and each method/route/status keeps its labelled
-    // child, so a request does not build and hash a labels object.
-    const observers = new Map<string, (seconds: number) => void>()
+    // Runs for every request: a callback hook (no promise), and each route/status/method keeps its labelled
+    // child in nested maps (route and method are the same string objects each time, the status a small
+    // integer), so a request neither builds a labels object nor a key string.
+    const observers = new Map<string, Map<number, Map<string, (seconds: number) => void>>>()
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
       if (route !== '/metrics') {
-        const key = `${request.method} ${reply.statusCode} ${route}`
-        let observe = observers.get(key)
+        const { method } = request
+        const status = reply.statusCode
+        let byStatus = observers.get(route)
+        if (!byStatus) observers.set(route, (byStatus = new Map()))
+        let byMethod = byStatus.get(status)
+        if (!byMethod) byStatus.set(status, (byMethod = new Map()))
+        let observe = byMethod.get(method)
         if (!observe) {
-          const child = duration.labels({ method: request.method, route, status_code: String(reply.statusCode) })
+          const child = duration.labels({ method, route, status_code: String(status) })
           observe = (seconds) => child.observe(seconds)
-          observers.set(key, observe)
+          byMethod.set(method, observe)
         }
         observe(reply.elapsedTime / 1000)
       }

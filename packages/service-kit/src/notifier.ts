@@ -10,9 +10,13 @@
 import type { Database } from '@illumera/db-schema'
 import { type Kysely, sql } from 'kysely'
 import type { Logger } from 'pino'
+import { PREPARED_STATEMENT_MARKER } from './prepared-db.js'
 
 export interface CoalescingNotifierOptions {
-  /** Where the NOTIFY goes out; a pool of its own keeps it from queueing behind the requests' queries. */
+  /**
+   * Where the NOTIFY goes out; a pool of its own keeps it from queueing behind the requests' queries (one made by
+   * createPreparingServiceDb also keeps the statement's plan).
+   */
   db: Kysely<Database>
   channel: string
   logger: Logger
@@ -47,7 +51,8 @@ export function createCoalescingNotifier(options: CoalescingNotifierOptions): Co
     queued = new Set()
     lastSendAt = performance.now()
     // One transaction for the whole batch: one take of the notify lock however many payloads.
-    sending = sql`select pg_notify(${channel}, payload) from unnest(${payloads}::text[]) as payload`.execute(db).then(
+    // Fixed text: a pool made by createPreparingServiceDb prepares it once instead of planning each send.
+    sending = sql`${sql.raw(PREPARED_STATEMENT_MARKER)} select pg_notify(${channel}, payload) from unnest(${payloads}::text[]) as payload`.execute(db).then(
       () => {},
       (err: Error) => logger.warn({ err: { message: err.message }, channel, payloads: payloads.length }, 'NOTIFY failed; listeners find the rows by polling'),
     )

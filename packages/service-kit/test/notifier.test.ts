@@ -5,7 +5,7 @@ import { until, useTestDatabase } from '@illumera/test-harness'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createCoalescingNotifier, createLogger, createServiceDb } from '../src/index.js'
+import { createCoalescingNotifier, createLogger, createPreparingServiceDb, createServiceDb } from '../src/index.js'
 
 const CHANNEL = 'notifier_test'
 
@@ -59,6 +59,25 @@ describe('createCoalescingNotifier', () => {
       expect(received.map((r) => r.payload)).toEqual(['x', 'x', 'y'])
       // Without the interval the second send would follow the first within a few milliseconds.
       expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(100)
+    } finally {
+      await notifier.close()
+      await db.destroy()
+    }
+  })
+
+  it('on a preparing pool, prepares its statement once and sends batches of any size with it', async () => {
+    const db = createPreparingServiceDb(t.url, logger, { name: 'notifier-prepared', max: 1 })
+    const notifier = createCoalescingNotifier({ db, channel: CHANNEL, logger, intervalMs: 1 })
+    try {
+      notifier.notify('one')
+      await until(() => received.length === 1, 'the first batch', soon)
+      notifier.notify('two')
+      notifier.notify('three')
+      await until(() => received.length === 3, 'the second batch', soon)
+      expect(received.map((r) => r.payload)).toEqual(['one', 'two', 'three'])
+      // The pool has one connection, so this reads the session that sent both batches.
+      const { rows } = await sql<{ count: string }>`select count(*) from pg_prepared_statements where statement like '%pg_notify%'`.execute(db)
+      expect(Number(rows[0]!.count)).toBe(1)
     } finally {
       await notifier.close()
       await db.destroy()

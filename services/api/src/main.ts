@@ -1,6 +1,6 @@
 // The api process: the only file that reads the environment or handles signals.
 import { assertMigrated } from '@illumera/db-schema'
-import { ConfigError, createLogger, createPreparingServiceDb, createServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
+import { ConfigError, createLogger, createPreparingServiceDb, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
 import { buildApp } from './app.js'
 import { createTokenVerifier } from './auth/verify-token.js'
 import { loadConfig } from './config.js'
@@ -24,8 +24,8 @@ async function main(): Promise<void> {
   })
 
   const db = createPreparingServiceDb(config.databaseUrl, logger, { name: 'api', max: config.dbPoolSize })
-  // The sync worker's wake-ups: one connection, so they never wait behind the requests' queries.
-  const notifyDb = createServiceDb(config.databaseUrl, logger, { name: 'api-notify', max: 1 })
+  // The sync worker's wake-ups: one connection, so they never wait behind the requests' queries (its statement prepared once).
+  const notifyDb = createPreparingServiceDb(config.databaseUrl, logger, { name: 'api-notify', max: 1 })
   let shuttingDown = false
   try {
     await assertMigrated(db)
