@@ -25,7 +25,8 @@ export interface AuthPluginOptions {
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, { db, verifyToken }) => {
     // Rows never get deleted, so "this company exists" can be remembered; a miss costs two idempotent inserts.
-    const knownCompanies = new Set<string>()
+    // By tenant, then company: the ids are the same strings as the cached token's, so no key is built per request.
+    const knownCompanies = new Map<string, Set<string>>()
 
     app.decorateRequest('auth', null as unknown as AuthContext)
     app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest) => {
@@ -40,12 +41,13 @@ export const authPlugin = fp<AuthPluginOptions>(
         throw err
       }
       if (!roles.includes(auth.role)) throw forbidden(`role ${auth.role} may not do this (allowed: ${roles.join(', ')})`)
-      const key = `${auth.tenantId}\u0000${auth.companyId}`
-      if (!knownCompanies.has(key)) {
+      if (!knownCompanies.get(auth.tenantId)?.has(auth.companyId)) {
         await upsertTenantAndCompany(db, auth.tenantId, auth.companyId)
         // A company id that already belongs to another tenant is a token we must not honour.
         if ((await findCompanyTenant(db, auth.companyId)) !== auth.tenantId) throw forbidden('the token names a company of another tenant')
-        knownCompanies.add(key)
+        let companies = knownCompanies.get(auth.tenantId)
+        if (!companies) knownCompanies.set(auth.tenantId, (companies = new Set()))
+        companies.add(auth.companyId)
       }
       request.auth = auth
     })
