@@ -9,6 +9,7 @@ export { SecretBox, type SecretBinding, SecretDecryptError, secretBoxFromEnv } f
 export {
   connectionBinding, decryptConnectionSecret, ENCRYPTED_CONNECTION_COLUMNS, type EncryptedConnectionColumn, encryptConnectionSecret,
 } from './align-connection-secrets.js'
+export { createGatewayFactory, type GatewayConnection, type GatewayFactoryOptions, type GatewayFor } from './align-gateways.js'
 export { rotateConnectionSecrets, type RotateOptions, type RotationReport } from './rotate-secrets.js'
 export { createServiceApp, type ServiceAppOptions } from './service-app.js'
 export { createPreparingServiceDb, PREPARED_STATEMENT_MARKER, type PreparingDbOptions } from './prepared-db.js'

@@ -1,5 +1,5 @@
 // What the bench (and a future stack script) use: the worker factory, the gateway factory, the app.
-export { createGatewayFactory, type GatewayFactoryOptions, type GatewayFor } from './align/gateways.js'
+export { createGatewayFactory, type GatewayFactoryOptions, type GatewayFor } from '@illumera/service-kit'
 export { type AppDeps, buildApp } from './app.js'
 export { loadConfig, type SyncWorkerConfig } from './config.js'
 export { createWorkerDb } from './worker-db.js'

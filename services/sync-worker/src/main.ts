@@ -1,8 +1,7 @@
 // The only file that touches process: env, signals, exit code.
 import { closeAlignPools } from '@illumera/align-gateway'
 import { assertMigrated } from '@illumera/db-schema'
-import { ConfigError, createLogger, createMetricsRegistry, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
-import { createGatewayFactory } from './align/gateways.js'
+import { ConfigError, createGatewayFactory, createLogger, createMetricsRegistry, secretBoxFromEnv, waitForSignal } from '@illumera/service-kit'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { createSyncWorker } from './worker.js'

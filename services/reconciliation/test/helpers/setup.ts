@@ -6,12 +6,11 @@ import { Writable } from 'node:stream'
 import { AlignGateway, type AlignResponseInfo } from '@illumera/align-gateway'
 import type { AlignSandbox } from '@illumera/align-sandbox'
 import type { Database, ExternalType } from '@illumera/db-schema'
-import { createLogger, encryptConnectionSecret, SecretBox } from '@illumera/service-kit'
+import { createGatewayFactory, createLogger, encryptConnectionSecret, SecretBox } from '@illumera/service-kit'
 import { createEngagement, createProject, createTalent, createTenantWithCompany } from '@illumera/test-harness'
 import type { Kysely } from 'kysely'
 import { createSharedBudget } from '../../src/budget.js'
 import { type Clock, systemClock } from '../../src/clock.js'
-import { createGatewayFactory } from '../../src/gateways.js'
 import { type ReconcileOptions, runReconciliation } from '../../src/reconcile.js'
 
 export const ENCRYPTION_KEY = '0123456789abcdef'.repeat(4)

@@ -5,10 +5,9 @@ import { Writable } from 'node:stream'
 import type { AlignGateway } from '@illumera/align-gateway'
 import type { AlignSandbox } from '@illumera/align-sandbox'
 import { type Database, insertOutboxRow, type OutboxWrite } from '@illumera/db-schema'
-import { createLogger, createMetricsRegistry, encryptConnectionSecret, SecretBox } from '@illumera/service-kit'
+import { createGatewayFactory, createLogger, createMetricsRegistry, encryptConnectionSecret, SecretBox } from '@illumera/service-kit'
 import { createTenantWithCompany } from '@illumera/test-harness'
 import type { Kysely } from 'kysely'
-import { createGatewayFactory } from '../../src/align/gateways.js'
 import { createSyncWorker, type SyncWorkerOptions } from '../../src/worker.js'
 
 export const ENCRYPTION_KEY = '0123456789abcdef'.repeat(4)
