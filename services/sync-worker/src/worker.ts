@@ -22,6 +22,7 @@ import { COALESCING_TYPES, type HandlerContext, handlers, type Outcome, Permanen
 import { createLinkLoader } from './outbox/link-loader.js'
 import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
 import { createPriorityGate } from './outbox/priority-gate.js'
+import { createSlotShare } from './outbox/slot-share.js'
 import {
   attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
   findConnections, findLinks, findRowsBehind, type FinishDone, finishOutboxRows, finishOutboxRowsBatch, isTimeEntryFamily, markConnectionKeyRejected, wakeWaitingRows,
@@ -73,6 +74,8 @@ export interface SyncWorkerDeps {
   logger: Logger
   metrics?: Registry
   clock?: () => Date
+  /** Overrides the sampled "event loop is busy" flag of the priority gate and the slot share (tests). */
+  loopBusy?: () => boolean
   /** Needed by start() for LISTEN (a dedicated client, not a pool connection). */
   databaseUrl?: string
   options?: Partial<SyncWorkerOptions>
@@ -103,6 +106,8 @@ interface Unit {
 const MIN_BUDGET_HORIZON_MS = 1000
 /** A backlog's unit holds a step at most this long for a single row of another tenant (priority-gate.ts). */
 const PRIORITY = { holdMs: 20, busyUtilization: 0.75, sampleMs: 20 }
+/** Another connection counts as active this long after its last unit (slot-share.ts): a tenant writing a row every few hundred ms stays active between them. */
+const ACTIVE_WINDOW_MS = 1000
 
 class BudgetDeniedError extends Error {
   override name = 'BudgetDeniedError'
@@ -123,15 +128,15 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   const maxAttempts = o.retryDelaysMs.length + 1
   const mappingSource = createMappingSource(db)
   const linkLoader = createLinkLoader(db)
-  const priority = createPriorityGate(PRIORITY)
+  const priority = createPriorityGate({ ...PRIORITY, isBusy: deps.loopBusy })
   let cursor = ''
-  // One connection holds at most this many slots: a tenant whose row arrives behind another's backlog finds one free.
-  const perConnectionInFlight = Math.max(1, o.concurrency - Math.ceil(o.concurrency / 10))
+  // How many slots one connection may hold: all but a tenth alone, a quarter while another connection is active.
+  const slots = createSlotShare({ concurrency: o.concurrency, activeWindowMs: ACTIVE_WINDOW_MS })
   // How far ahead a grant is reserved and waited for in place: enough for every slot one connection may hold here
   // (18 × 102 ms at 600/min), so a paced backlog's units each hold their own moment instead of being released and
   // claimed again; at least a second.
   const budgetHorizonMs = o.rateLimitPerMinute > 0
-    ? Math.max(MIN_BUDGET_HORIZON_MS, Math.ceil(perConnectionInFlight * paceIntervalMs({ limitPerMinute: o.rateLimitPerMinute })))
+    ? Math.max(MIN_BUDGET_HORIZON_MS, Math.ceil(slots.alone * paceIntervalMs({ limitPerMinute: o.rateLimitPerMinute })))
     : 0
   // The earliest moment a paused connection (budget or 429) may go again: the loop sleeps no longer than that.
   let earliestResume: number | null = null
@@ -671,7 +676,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   }
 
   function enqueue(claim: Claim): void {
+    const nowMs = clock().getTime()
     for (const unit of claim.units) {
+      slots.touch(unit.head.connection_id!, nowMs)
       queued.push({ unit, connection: claim.connections.get(unit.head.connection_id!) })
       count(queuedByConnection, unit.head.connection_id!, 1)
     }
@@ -679,20 +686,29 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     dispatch()
   }
 
+  const inHand = (connectionId: string) => inFlightByConnection.has(connectionId) || queuedByConnection.has(connectionId)
+
   function dispatch(): void {
+    const nowMs = clock().getTime()
+    const limits = new Map<string, number>()
+    const busy = priority.busyWithin(ACTIVE_WINDOW_MS)
     while (running && inFlight.size < o.concurrency && queued.length > 0) {
       // Fair dispatch: the queued unit whose connection has the fewest units in flight goes first; a connection
-      // at its share of the slots waits.
+      // at its share of the slots (slot-share.ts) waits.
       let pick = -1
-      let best = perConnectionInFlight
+      let best = Infinity
       for (let i = 0; i < queued.length && best > 0; i++) {
-        const n = inFlightByConnection.get(queued[i]!.unit.head.connection_id!) ?? 0
-        if (n < best) { best = n; pick = i }
+        const id = queued[i]!.unit.head.connection_id!
+        const n = inFlightByConnection.get(id) ?? 0
+        let limit = limits.get(id)
+        if (limit === undefined) limits.set(id, limit = slots.limit(id, nowMs, inHand, busy))
+        if (n < limit && n < best) { best = n; pick = i }
       }
       if (pick < 0) return
       const { unit, connection } = queued.splice(pick, 1)[0]!
       const connectionId = unit.head.connection_id!
       count(queuedByConnection, connectionId, -1)
+      slots.touch(connectionId, nowMs)
       // A backlog that starts while this unit is in flight must give way too: urgency does not depend on what else runs now.
       unit.bulk = best > 0 || queuedByConnection.has(connectionId)
       unit.urgent = !unit.bulk
@@ -704,6 +720,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
           inFlight.delete(p)
           if (unit.urgent) priority.leave()
           count(inFlightByConnection, connectionId, -1)
+          slots.touch(connectionId, clock().getTime())
           dispatch()
           wake()
         })

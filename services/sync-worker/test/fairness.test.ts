@@ -1,10 +1,11 @@
 // Fairness in the long-lived loop: a backlog never holds every slot, a NOTIFY claims at once for a tenant the
 // worker has nothing of in hand, and the claim's read of the connection serves the handlers' field mappings.
+import type { AlignGateway } from '@illumera/align-gateway'
 import { type AlignSandbox, startAlignSandbox } from '@illumera/align-sandbox'
 import { until, useTestDatabase } from '@illumera/test-harness'
 import type { KyselyPlugin, OperationNode } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { connect, enqueue, id, makeWorker, projectPayload, rowsOf, userPayload } from './helpers/setup.js'
+import { connect, enqueue, id, makeWorker, projectPayload, rowsOf, type TestConnection, userPayload } from './helpers/setup.js'
 
 const t = useTestDatabase()
 let sandbox: AlignSandbox
@@ -45,6 +46,80 @@ describe('fairness in the loop', () => {
     // It ran beside the backlog's first wave, not after it: at most that wave is done.
     expect(await doneCount(backlog)).toBeLessThanOrEqual(3)
     expect(Date.now() - enqueuedAt).toBeLessThan(3_000)
+  })
+
+  describe('share of the slots (slot-share.ts)', () => {
+    // Align's project creates in flight per connection (told apart by the project's externalRef), and the most
+    // seen at once: a unit in flight spends nearly all its time in its call here (every call takes 200 ms).
+    function callsInFlight(connectionOf: Map<string, string>) {
+      const now = new Map<string, number>()
+      const most = new Map<string, number>()
+      const wrapGateway = (gateway: AlignGateway): AlignGateway => new Proxy(gateway, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown
+          if (typeof value !== 'function') return value
+          const call = (...args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+          if (prop !== 'createProject') return call
+          return async (...args: unknown[]) => {
+            const connection = connectionOf.get((args[0] as { externalRef: { externalId: string } }).externalRef.externalId)!
+            const n = (now.get(connection) ?? 0) + 1
+            now.set(connection, n)
+            most.set(connection, Math.max(most.get(connection) ?? 0, n))
+            try {
+              return await call(...args)
+            } finally {
+              now.set(connection, now.get(connection)! - 1)
+            }
+          }
+        },
+      })
+      return { wrapGateway, most: (connection: string) => most.get(connection) ?? 0 }
+    }
+
+    const connectionOf = new Map<string, string>()
+    afterEach(() => connectionOf.clear())
+
+    async function backlog(c: TestConnection, n: number): Promise<string[]> {
+      const ids = Array.from({ length: n }, () => id('project'))
+      for (const p of ids) {
+        connectionOf.set(p, c.connectionId)
+        await enqueue(t.db, c, 'project', p, projectPayload())
+      }
+      return ids
+    }
+
+    async function runUntilDone(loopBusy: boolean, rows: string[]) {
+      const calls = callsInFlight(connectionOf)
+      // 8 slots: alone a connection may hold 7, beside another active one on a busy loop 2.
+      const { worker } = makeWorker(t.db, sandbox, { concurrency: 8, perConnectionClaim: 10, pollIntervalMs: 60_000 }, { databaseUrl: t.url, wrapGateway: calls.wrapGateway, loopBusy: () => loopBusy })
+      await sandbox.control.setFaults({ latencyMs: 200 })
+      worker.start()
+      started.push(worker)
+      await until(async () => (await doneCount(rows)) === rows.length, 'every row to be done', { limitMs: 15_000 })
+      return calls.most
+    }
+
+    it('two connections with work on a busy loop: neither holds more than a quarter of the slots', async () => {
+      const a = await connect(t.db, sandbox)
+      const b = await connect(t.db, sandbox)
+      const rows = [...await backlog(a, 8), ...await backlog(b, 8)]
+      const most = await runUntilDone(true, rows)
+      expect([most(a.connectionId), most(b.connectionId)]).toEqual([2, 2])
+    })
+
+    it('one connection on a busy loop may use all but a tenth of the slots', async () => {
+      const a = await connect(t.db, sandbox)
+      const most = await runUntilDone(true, await backlog(a, 14))
+      expect(most(a.connectionId)).toBe(7)
+    })
+
+    it('on an idle loop (the units wait on Align) a backlog beside another connection keeps its fair half and more', async () => {
+      const a = await connect(t.db, sandbox)
+      const b = await connect(t.db, sandbox)
+      const rows = [...await backlog(a, 14), ...await backlog(b, 2)]
+      const most = await runUntilDone(false, rows)
+      expect(most(a.connectionId)).toBeGreaterThanOrEqual(6)
+    })
   })
 
   it("the claim's read of the connection serves the handlers' field mappings: no read of their own", async () => {

@@ -1,4 +1,5 @@
 // The priority gate on its own: what a backlog's unit waits for, and for how long at most.
+import { until } from '@illumera/test-harness'
 import { describe, expect, it } from 'vitest'
 import { createPriorityGate } from '../src/outbox/priority-gate.js'
 
@@ -66,5 +67,20 @@ describe('priority gate', () => {
     expect(held).toBeDefined()
     gate.stop()
     await held
+  })
+
+  it('busyWithin: a busy sample counts for the given window after it, also once the loop is idle again', async () => {
+    const gate = createPriorityGate({ holdMs: 10_000, busyUtilization: 0.75, sampleMs: 20 })
+    gate.start()
+    try {
+      expect(gate.busyWithin(60_000)).toBe(false) // no sample yet
+      for (const end = performance.now() + 60; performance.now() < end;) { /* the loop saturated across a sample */ }
+      await until(() => gate.busyWithin(60_000), 'a busy sample', { limitMs: 2_000, intervalMs: 5 })
+      await until(() => !gate.busyWithin(0), 'an idle sample', { limitMs: 2_000, intervalMs: 5 })
+      expect(gate.busyWithin(60_000)).toBe(true)
+    } finally {
+      gate.stop()
+    }
+    expect(gate.busyWithin(60_000)).toBe(false)
   })
 })

@@ -22,6 +22,8 @@ export interface PriorityGate {
   leave(): void
   /** For a step without priority: a promise to await while a priority step is in flight on a busy loop, else undefined. */
   hold(): Promise<void> | undefined
+  /** Whether a sample within the last `ms` found the loop busy (slot-share.ts: a backlog's share of the slots). */
+  busyWithin(ms: number): boolean
   /** Starts sampling event-loop utilisation. */
   start(): void
   stop(): void
@@ -31,6 +33,7 @@ export function createPriorityGate(options: PriorityGateOptions): PriorityGate {
   let inFlight = 0
   const held = new Set<() => void>()
   let busy = false
+  let lastBusyAt = -Infinity
   let sampler: NodeJS.Timeout | null = null
   const isBusy = options.isBusy ?? (() => busy)
 
@@ -59,12 +62,17 @@ export function createPriorityGate(options: PriorityGateOptions): PriorityGate {
         held.add(go)
       })
     },
+    busyWithin(ms) {
+      if (options.isBusy) return options.isBusy()
+      return busy || performance.now() - lastBusyAt <= ms
+    },
     start() {
       if (sampler) return
       let last = performance.eventLoopUtilization()
       sampler = setInterval(() => {
         const now = performance.eventLoopUtilization()
         busy = performance.eventLoopUtilization(now, last).utilization >= options.busyUtilization
+        if (busy) lastBusyAt = performance.now()
         last = now
       }, options.sampleMs)
       sampler.unref()
@@ -73,6 +81,7 @@ export function createPriorityGate(options: PriorityGateOptions): PriorityGate {
       if (sampler) clearInterval(sampler)
       sampler = null
       busy = false
+      lastBusyAt = -Infinity
       release()
     },
   }

@@ -45,6 +45,8 @@ export interface MakeWorkerExtra {
   databaseUrl?: string
   /** Wraps each real gateway (to pace a call in a race test); the calls still reach the sandbox. */
   wrapGateway?: (gateway: AlignGateway) => AlignGateway
+  /** Overrides the worker's sampled "event loop is busy" flag. */
+  loopBusy?: () => boolean
 }
 
 export function makeWorker(db: Kysely<Database>, sandbox: AlignSandbox, options: Partial<SyncWorkerOptions> = {}, extra: MakeWorkerExtra = {}) {
@@ -52,7 +54,7 @@ export function makeWorker(db: Kysely<Database>, sandbox: AlignSandbox, options:
   const metrics = createMetricsRegistry('sync-worker-test')
   const gatewayFor = createGatewayFactory({ box, baseUrl: sandbox.apiBaseUrl, timeoutMs: 5_000 })
   const worker = createSyncWorker({
-    db, logger: logs.logger, metrics, databaseUrl: extra.databaseUrl,
+    db, logger: logs.logger, metrics, databaseUrl: extra.databaseUrl, loopBusy: extra.loopBusy,
     gatewayFor: extra.wrapGateway ? (connection) => extra.wrapGateway!(gatewayFor(connection)) : gatewayFor,
     options: { retryDelaysMs: FAST_RETRIES, rateLimitPerMinute: 0, ...options },
   })
