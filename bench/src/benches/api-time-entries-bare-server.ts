@@ -11,7 +11,8 @@ const text = `insert into time_entries (tenant_id, company_id, project_id, engag
 
 app.post('/bare/time-entries', async (request, reply) => {
   const body = request.body as { workDate: string; minutes: number; notes?: string }
-  const { rows } = await pool.query(text, [env.TENANT_ID, env.COMPANY_ID, env.PROJECT_ID, env.ENGAGEMENT_ID, env.PERSON_ID, body.workDate, body.minutes, body.notes ?? null])
+  // The talent's engagement and person come as headers (the bench sends each connection's own).
+  const { rows } = await pool.query(text, [env.TENANT_ID, env.COMPANY_ID, env.PROJECT_ID, request.headers['x-engagement'], request.headers['x-person'], body.workDate, body.minutes, body.notes ?? null])
   return reply.code(201).send({ id: rows[0].id })
 })
 

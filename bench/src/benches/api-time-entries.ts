@@ -136,7 +136,13 @@ function selfCpuMs(): number {
   return (usage.user + usage.system) / 1000
 }
 
-async function runTrial(origin: string, url: string, headers: Record<string, string>, ms: number, server: ChildProcess): Promise<Trial> {
+/** Each load connection is one talent: its engagement id and its request headers. */
+interface Caller {
+  engagementId: string
+  headers: Record<string, string>
+}
+
+async function runTrial(origin: string, url: string, callers: Caller[], ms: number, server: ChildProcess): Promise<Trial> {
   const cpuBefore = { server: cpuMsOf(server.pid!), postgres: postgresCpuMs(), load: selfCpuMs() }
   const pool = new Pool(origin, { connections: CONCURRENCY, pipelining: 1 })
   const latencies: number[] = []
@@ -145,9 +151,9 @@ async function runTrial(origin: string, url: string, headers: Record<string, str
   const deadline = performance.now() + ms
   const start = performance.now()
   try {
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    await Promise.all(callers.map(async ({ engagementId, headers }) => {
       while (performance.now() < deadline) {
-        const body = JSON.stringify({ engagementId: headers['x-engagement'], workDate: `2026-11-${String((day++ % 28) + 1).padStart(2, '0')}`, minutes: 60, notes: 'bench' })
+        const body = JSON.stringify({ engagementId, workDate: `2026-11-${String((day++ % 28) + 1).padStart(2, '0')}`, minutes: 60, notes: 'bench' })
         const t0 = performance.now()
         const res = await pool.request({ method: 'POST', path: url, headers: { 'content-type': 'application/json', ...headers }, body })
         await res.body.dump()
@@ -193,19 +199,24 @@ export const apiTimeEntries: Bench = {
       await db.insertInto('tenants').values({ id: tenantId, name: 'Bench' }).execute()
       await db.insertInto('company_profiles').values({ id: companyId, tenant_id: tenantId, name: 'Bench Co' }).execute()
       const project = await db.insertInto('projects').values({ tenant_id: tenantId, company_id: companyId, name: 'Bench project', status: 'active' }).returningAll().executeTakeFirstOrThrow()
-      const user = await db.insertInto('users').values({ tenant_id: tenantId, email: 'bench@example.com', name: 'Bench Talent', role: 'talent' }).returningAll().executeTakeFirstOrThrow()
-      const person = await db.insertInto('person_profiles').values({ tenant_id: tenantId, user_id: user.id }).returningAll().executeTakeFirstOrThrow()
-      const engagement = await db.insertInto('engagements').values({
-        tenant_id: tenantId, company_id: companyId, project_id: project.id, person_id: person.id, hourly_rate_cents: 10_000, status: 'accepted', accepted_at: new Date(),
-      }).returningAll().executeTakeFirstOrThrow()
+      // One talent per load connection: 50 people logging time at once, each on their own engagement of the project.
+      const talents: Array<{ userId: string; personId: string; engagementId: string }> = []
+      for (let i = 0; i < CONCURRENCY; i++) {
+        const user = await db.insertInto('users').values({ tenant_id: tenantId, email: `bench${i}@example.com`, name: `Bench Talent ${i}`, role: 'talent' }).returningAll().executeTakeFirstOrThrow()
+        const person = await db.insertInto('person_profiles').values({ tenant_id: tenantId, user_id: user.id }).returningAll().executeTakeFirstOrThrow()
+        const engagement = await db.insertInto('engagements').values({
+          tenant_id: tenantId, company_id: companyId, project_id: project.id, person_id: person.id, hourly_rate_cents: 10_000, status: 'accepted', accepted_at: new Date(),
+        }).returningAll().executeTakeFirstOrThrow()
+        talents.push({ userId: user.id, personId: person.id, engagementId: engagement.id })
+      }
       await db.insertInto('align_connections').values({
         tenant_id: tenantId, company_id: companyId, encrypted_api_key: 'bench', key_last_four: 'beef', align_org_id: 'org-bench', align_key_scope: 'organization',
       }).execute()
       await db.destroy()
 
       const { publicKey, privateKey } = await generateKeyPair('ES256')
-      const token = await new SignJWT({ tenant_id: tenantId, company_id: companyId, role: 'talent' })
-        .setProtectedHeader({ alg: 'ES256' }).setSubject(user.id).setExpirationTime('2h').sign(privateKey)
+      const tokens = await Promise.all(talents.map((t) => new SignJWT({ tenant_id: tenantId, company_id: companyId, role: 'talent' })
+        .setProtectedHeader({ alg: 'ES256' }).setSubject(t.userId).setExpirationTime('2h').sign(privateKey)))
 
       const apiPort = await freePort()
       const barePort = await freePort()
@@ -217,7 +228,7 @@ export const apiTimeEntries: Bench = {
       children.push(apiServer)
       const bareServerProcess = await startProcess(bareServer, {
         DATABASE_URL: databaseUrl, PORT: String(barePort), DB_POOL_SIZE: String(POOL_SIZE), TENANT_ID: tenantId, COMPANY_ID: companyId,
-        PROJECT_ID: project.id, ENGAGEMENT_ID: engagement.id, PERSON_ID: person.id,
+        PROJECT_ID: project.id,
       }, /^ready$/, null)
       children.push(bareServerProcess)
 
@@ -228,15 +239,22 @@ export const apiTimeEntries: Bench = {
       listener.on('notification', (message) => { if (message.channel === OUTBOX_NOTIFY_CHANNEL) wakeUps++ })
       await listener.query(`listen ${OUTBOX_NOTIFY_CHANNEL}`)
 
-      const api = { origin: `http://127.0.0.1:${apiPort}`, path: '/api/time-entries', headers: { authorization: `Bearer ${token}`, 'x-engagement': engagement.id }, server: apiServer }
-      const bare = { origin: `http://127.0.0.1:${barePort}`, path: '/bare/time-entries', headers: { 'x-engagement': engagement.id }, server: bareServerProcess }
-      await runTrial(api.origin, api.path, api.headers, WARMUP_MS, api.server)
-      await runTrial(bare.origin, bare.path, bare.headers, WARMUP_MS, bare.server)
+      const api = {
+        origin: `http://127.0.0.1:${apiPort}`, path: '/api/time-entries', server: apiServer,
+        callers: talents.map((t, i) => ({ engagementId: t.engagementId, headers: { authorization: `Bearer ${tokens[i]!}` } })),
+      }
+      // The bare route takes the talent's engagement and person from headers (it has no auth to find them).
+      const bare = {
+        origin: `http://127.0.0.1:${barePort}`, path: '/bare/time-entries', server: bareServerProcess,
+        callers: talents.map((t) => ({ engagementId: t.engagementId, headers: { 'x-engagement': t.engagementId, 'x-person': t.personId } })),
+      }
+      await runTrial(api.origin, api.path, api.callers, WARMUP_MS, api.server)
+      await runTrial(bare.origin, bare.path, bare.callers, WARMUP_MS, bare.server)
       const apiTrials: Trial[] = []
       const bareTrials: Trial[] = []
       for (let i = 0; i < REPEATS; i++) {
-        apiTrials.push(await runTrial(api.origin, api.path, api.headers, TRIAL_MS, api.server))
-        bareTrials.push(await runTrial(bare.origin, bare.path, bare.headers, TRIAL_MS, bare.server))
+        apiTrials.push(await runTrial(api.origin, api.path, api.callers, TRIAL_MS, api.server))
+        bareTrials.push(await runTrial(bare.origin, bare.path, bare.callers, TRIAL_MS, bare.server))
       }
 
       await new Promise((resolve) => setTimeout(resolve, 200)) // the last wake-ups are sent after the last commits
@@ -265,7 +283,9 @@ export const apiTimeEntries: Bench = {
         `| ${name} | ${formatNumber(c.server, 0)} | ${c.postgres === null ? 'n/a' : formatNumber(c.postgres, 0)} | ${formatNumber(c.load, 0)} | ${formatNumber(c.total, 0)} |`
       const markdown = [
         `Method: ${CONCURRENCY} concurrent connections (undici), ${REPEATS} alternating trials of ${TRIAL_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up each;`,
-        `medians of the trials. Both servers are separate Node processes on the same PostgreSQL database, each with DB_POOL_SIZE=${POOL_SIZE}; the load generator`,
+        `medians of the trials. Each connection is one of ${CONCURRENCY} talents of one company (own bearer token, own accepted engagement on the`,
+        'company\'s one project, which has an active Align connection): people logging time at once, as in production.',
+        `Both servers are separate Node processes on the same PostgreSQL database, each with DB_POOL_SIZE=${POOL_SIZE}; the load generator`,
         'runs in the bench process on the same 2-core machine. The api runs with NODE_ENV=production and LOG_LEVEL=warn (no per-request log lines).',
         'The api request verifies an ES256 bearer token (the tenant/company "create on first use" upsert runs once per process, then is remembered),',
         'validates the body, and runs ONE statement (a data-modifying CTE, prepared once per pooled connection): it reads the accepted engagement',
