@@ -26,14 +26,24 @@ export interface SharedBudgetOptions {
   maxWaitMs?: number
 }
 
+/** How far ahead a grant may be reserved: enough for the job's few concurrent callers at the paced spacing. */
+const RESERVE_WITHIN_MS = 2_000
+
 export function createSharedBudget(db: Kysely<Database>, clock: Clock, options: SharedBudgetOptions): ReconcileBudget {
   const maxWaits = options.maxWaits ?? 10_000
   const maxWaitMs = options.maxWaitMs ?? 15 * 60_000
   return {
     async take(connectionId) {
       for (let wait = 0; wait <= maxWaits; wait++) {
-        const decision = await takeAlignBudget(db, connectionId, clock.now(), { limitPerMinute: options.limitPerMinute })
-        if (decision.granted) return
+        // A grant a little ahead is reserved and waited for in place: each of the job's concurrent callers holds
+        // its own moment, instead of all of them waking at the same one and all but one being denied again.
+        const decision = await takeAlignBudget(db, connectionId, clock.now(), { limitPerMinute: options.limitPerMinute, reserveWithinMs: RESERVE_WITHIN_MS })
+        if (decision.granted) {
+          const ahead = decision.at.getTime() - clock.now().getTime()
+          // One ms more: timers and Date.now() differ by up to a millisecond, and the call must not precede its moment.
+          if (ahead > 0) await clock.sleep(ahead + 1)
+          return
+        }
         const ms = Math.max(1, decision.retryAt.getTime() - clock.now().getTime())
         if (ms > maxWaitMs) throw new BudgetWaitError(`connection ${connectionId} is ${decision.reason === 'paused' ? 'paused' : 'out of budget'} for ${Math.ceil(ms / 1000)} s more`)
         await clock.sleep(ms)

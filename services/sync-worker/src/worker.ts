@@ -334,7 +334,8 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       }
       metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
       const waitMs = budget.at.getTime() - clock().getTime()
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+      // One ms more: timers and the clock differ by up to a millisecond, and the call must not precede its moment.
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 1))
     }
     const started = performance.now()
     let outcome = 'ok'
