@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client'
 import { adminDashboardRoutes } from './admin-dashboard/dashboard-routes.js'
 import { authPlugin } from './auth/auth-plugin.js'
 import { formatSchemaErrors } from './http/schema-errors.js'
-import { securityHeaders } from './http/security-headers.js'
+import { API_SECURITY_HEADERS, securityHeaders } from './http/security-headers.js'
 import type { TokenVerifier } from './auth/verify-token.js'
 import { adminRoutes } from './routes/admin.js'
 import { DEFAULT_KEY_MAX_AGE_DAYS, registerKeyAgeMetrics } from './connections/key-age.js'
@@ -70,7 +70,7 @@ export async function buildApp(deps: AppDeps) {
   const outboxNotifier = createOutboxNotifier(deps.notifyDb ?? deps.db, deps.logger)
   app.addHook('onClose', () => outboxNotifier.close())
 
-  await app.register(securityHeaders)
+  await app.register(securityHeaders, { defaults: API_SECURITY_HEADERS })
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

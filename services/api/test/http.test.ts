@@ -29,8 +29,14 @@ describe('http', () => {
     const res = await h.app.inject({ method: 'GET', url: '/api/projects', headers: await h.headers(s.admin) })
     expect(res.headers['x-content-type-options']).toBe('nosniff')
     expect(res.headers['strict-transport-security']).toBeDefined()
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers['x-frame-options']).toBe('DENY')
+    // JSON: nothing may load or frame it; no header that only an HTML page or an old plug-in reads.
+    expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'")
+    expect(res.headers['referrer-policy']).toBe('no-referrer')
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin')
+    for (const htmlOnly of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection']) {
+      expect(res.headers[htmlOnly], htmlOnly).toBeUndefined()
+    }
     // Error replies carry them too.
     const refused = await h.app.inject({ method: 'POST', url: '/api/time-entries', payload: {} })
     expect(refused.statusCode).toBe(401)
