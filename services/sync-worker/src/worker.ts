@@ -658,16 +658,25 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
   // here go back at once, a statement per claim, instead of each being dispatched only to hear the same and
   // release itself (a burst of statements just when another tenant's row may be on its way).
   async function releaseQueuedOf(connectionId: string, at: Date, reason: string, metricReason: string): Promise<void> {
-    const mine = queued.filter((q) => q.unit.head.connection_id === connectionId)
+    const mine = queued.filter((q) => q.unit.head.connection_id === connectionId).map((q) => q.unit)
     if (mine.length === 0) return
     queued.splice(0, queued.length, ...queued.filter((q) => q.unit.head.connection_id !== connectionId))
     queuedByConnection.delete(connectionId)
+    await releaseUnstarted(mine, at, `${reason} (released from the local queue)`)
+    for (const unit of mine) for (const r of unit.rows) metrics?.retried.inc({ entity_type: r.entity_type, reason: metricReason })
+  }
+
+  /** Claimed units that never reached Align go back to pending: one statement per claim (lease). */
+  async function releaseUnstarted(units: Unit[], at: Date, reason: string): Promise<void> {
     const byLease = new Map<string, ClaimedRow[]>()
-    for (const { unit } of mine) byLease.set(unit.leaseToken, [...(byLease.get(unit.leaseToken) ?? []), ...unit.rows])
-    for (const [leaseToken, rows] of byLease) {
-      await releaseOutboxRows(db, { ids: rows.map((r) => r.id), prevAttemptAt: rows.map((r) => r.prev_attempt_at), leaseToken, at, reason: `${reason} (released from the local queue)` })
+    for (const unit of units) {
+      const rows = byLease.get(unit.leaseToken)
+      if (rows) rows.push(...unit.rows)
+      else byLease.set(unit.leaseToken, [...unit.rows])
     }
-    for (const { unit } of mine) for (const r of unit.rows) metrics?.retried.inc({ entity_type: r.entity_type, reason: metricReason })
+    for (const [leaseToken, rows] of byLease) {
+      await releaseOutboxRows(db, { ids: rows.map((r) => r.id), prevAttemptAt: rows.map((r) => r.prev_attempt_at), leaseToken, at, reason })
+    }
   }
 
   function count(map: Map<string, number>, key: string, delta: number): void {
@@ -743,16 +752,16 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     freshClaim = (async () => {
       do {
         freshAgain = false
-        const inHand = [...new Set([...inFlightByConnection.keys(), ...queuedByConnection.keys()])]
+        const connectionsInHand = [...new Set([...inFlightByConnection.keys(), ...queuedByConnection.keys()])]
         // Until it returns, this claim is a new tenant's first step: the others hold theirs.
         priority.enter()
         try {
-          enqueue(await claimUnits(o.concurrency, clock(), inHand))
+          enqueue(await claimUnits(o.concurrency, clock(), connectionsInHand))
         } finally {
           priority.leave()
         }
         // The NOTIFY may have been for a connection in hand: the loop tops those up when a slot is free.
-        if (inHand.length > 0) wake()
+        if (connectionsInHand.length > 0) wake()
       } while (freshAgain && running)
     })()
       .catch((err: Error) => {
@@ -811,9 +820,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     await freshClaim
     // Claimed but not started: nothing was sent to Align for these rows, so they go straight back.
     queuedByConnection.clear()
-    for (const { unit } of queued.splice(0)) {
-      await releaseOutboxRows(db, { ids: unit.rows.map((r) => r.id), prevAttemptAt: unit.rows.map((r) => r.prev_attempt_at), leaseToken: unit.leaseToken, at: clock(), reason: 'released at shutdown before its Align call' })
-    }
+    await releaseUnstarted(queued.splice(0).map((q) => q.unit), clock(), 'released at shutdown before its Align call')
     while (inFlight.size > 0) await Promise.all([...inFlight])
     await drainWakes()
     const client = listener
