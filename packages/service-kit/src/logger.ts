@@ -55,10 +55,11 @@ const { chindingsSym } = pino.symbols
  * directly (the same text pino writes). Anything else (object values, a level or serializers) takes pino's own path.
  */
 export function requestChildLogger(logger: Logger, bindings: Bindings, options: ChildLoggerOptions): Logger {
+  if (Object.keys(options).length > 0) return logger.child(bindings, options)
   let text = ''
   for (const key in bindings) {
     const value: unknown = bindings[key]
-    if (typeof value !== 'string' || Object.keys(options).length > 0) return logger.child(bindings, options)
+    if (typeof value !== 'string') return logger.child(bindings, options)
     text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`
   }
   const child = logger.child({})

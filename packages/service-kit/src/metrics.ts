@@ -23,7 +23,7 @@ export const metricsRoutes = fp<{ registry: Registry }>(
     // Runs for every request: a callback hook (no promise), and each route/status/method keeps its labelled
     // child in nested maps (route and method are the same string objects each time, the status a small
     // integer), so a request neither builds a labels object nor a key string.
-    const observers = new Map<string, Map<number, Map<string, (seconds: number) => void>>>()
+    const observers = new Map<string, Map<number, Map<string, ReturnType<typeof duration.labels>>>>()
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
       if (route !== '/metrics') {
@@ -33,13 +33,9 @@ export const metricsRoutes = fp<{ registry: Registry }>(
         if (!byStatus) observers.set(route, (byStatus = new Map()))
         let byMethod = byStatus.get(status)
         if (!byMethod) byStatus.set(status, (byMethod = new Map()))
-        let observe = byMethod.get(method)
-        if (!observe) {
-          const child = duration.labels({ method, route, status_code: String(status) })
-          observe = (seconds) => child.observe(seconds)
-          byMethod.set(method, observe)
-        }
-        observe(reply.elapsedTime / 1000)
+        let child = byMethod.get(method)
+        if (!child) byMethod.set(method, (child = duration.labels({ method, route, status_code: String(status) })))
+        child.observe(reply.elapsedTime / 1000)
       }
       done()
     })
