@@ -171,6 +171,15 @@ export async function takeAlignBudget(
   return { granted: false, retryAt: new Date(nowMs + 10), reason: 'budget' }
 }
 
+/**
+ * How long to wait before calling Align on a grant: until its moment (a reservation may lie ahead), plus one
+ * millisecond, since timers and the wall clock differ by up to one and the call must not precede its moment.
+ */
+export function msUntilGrant(grant: Extract<AlignBudgetDecision, { granted: true }>, now: Date): number {
+  const ahead = grant.at.getTime() - now.getTime()
+  return ahead > 0 ? ahead + 1 : 0
+}
+
 /** Grants left in the current window (for the budget-remaining gauge). */
 export async function readAlignBudget(
   db: Kysely<Database>,

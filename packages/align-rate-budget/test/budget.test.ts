@@ -1,7 +1,7 @@
 import { createDb } from '@illumera/db-schema'
 import { createAlignConnection, createTenantWithCompany, useTestDatabase } from '@illumera/test-harness'
 import { describe, expect, it } from 'vitest'
-import { type AlignBudgetDecision, defaultBurst, effectiveLimit, pacedFloorMs, pauseConnection, readAlignBudget, takeAlignBudget } from '../src/index.js'
+import { type AlignBudgetDecision, defaultBurst, effectiveLimit, msUntilGrant, pacedFloorMs, pauseConnection, readAlignBudget, takeAlignBudget } from '../src/index.js'
 
 const t = useTestDatabase()
 const WINDOW_MS = 60_500
@@ -31,6 +31,17 @@ function mostInAnyWindow(times: number[]): number {
   }
   return most
 }
+
+describe('msUntilGrant', () => {
+  it('waits until a reserved moment and one ms past it, and not at all for a grant due now or past', () => {
+    const now = new Date('2026-11-30T12:00:00.000Z')
+    const grant = (ms: number) => ({ granted: true as const, at: new Date(now.getTime() + ms), remaining: 1 })
+    expect(msUntilGrant(grant(250), now)).toBe(251)
+    expect(msUntilGrant(grant(1), now)).toBe(2)
+    expect(msUntilGrant(grant(0), now)).toBe(0)
+    expect(msUntilGrant(grant(-5), now)).toBe(0)
+  })
+})
 
 describe('takeAlignBudget', () => {
   it('the default burst is 7.5% of the effective limit', () => {

@@ -1,7 +1,7 @@
 // The reconciliation's side of the shared Align budget. Every Align call this job makes first takes one
 // grant from the same Postgres-kept, per-connection budget the sync-worker uses (@illumera/align-rate-budget),
 // and a 429 pauses the connection for every process (align_connections.paused_until).
-import { pauseConnection, takeAlignBudget } from '@illumera/align-rate-budget'
+import { msUntilGrant, pauseConnection, takeAlignBudget } from '@illumera/align-rate-budget'
 import type { Database } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
 import type { Clock } from './clock.js'
@@ -39,9 +39,8 @@ export function createSharedBudget(db: Kysely<Database>, clock: Clock, options: 
         // its own moment, instead of all of them waking at the same one and all but one being denied again.
         const decision = await takeAlignBudget(db, connectionId, clock.now(), { limitPerMinute: options.limitPerMinute, reserveWithinMs: RESERVE_WITHIN_MS })
         if (decision.granted) {
-          const ahead = decision.at.getTime() - clock.now().getTime()
-          // One ms more: timers and Date.now() differ by up to a millisecond, and the call must not precede its moment.
-          if (ahead > 0) await clock.sleep(ahead + 1)
+          const wait = msUntilGrant(decision, clock.now())
+          if (wait > 0) await clock.sleep(wait)
           return
         }
         const ms = Math.max(1, decision.retryAt.getTime() - clock.now().getTime())

@@ -11,7 +11,7 @@ import {
   AlignApiError, AlignAuthError, AlignConflictError, AlignNotFoundError, AlignRateLimitError, AlignValidationError, MAX_BULK_INVITES,
   type AlignGateway,
 } from '@illumera/align-gateway'
-import { paceIntervalMs, pauseConnection, readAlignBudget, takeAlignBudget } from '@illumera/align-rate-budget'
+import { msUntilGrant, paceIntervalMs, pauseConnection, readAlignBudget, takeAlignBudget } from '@illumera/align-rate-budget'
 import { type AlignSyncOutboxRow, type Database, OUTBOX_NOTIFY_CHANNEL } from '@illumera/db-schema'
 import type { Kysely } from 'kysely'
 import pg from 'pg'
@@ -333,9 +333,8 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
         throw new BudgetDeniedError(retryAt, budget.reason)
       }
       metrics?.budgetRemaining.set({ connection_id: connection.id }, budget.remaining)
-      const waitMs = budget.at.getTime() - clock().getTime()
-      // One ms more: timers and the clock differ by up to a millisecond, and the call must not precede its moment.
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 1))
+      const waitMs = msUntilGrant(budget, clock())
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
     }
     const started = performance.now()
     let outcome = 'ok'
