@@ -24,7 +24,7 @@ import { createSyncMetrics, type SyncMetrics } from './outbox/metrics.js'
 import { createPriorityGate } from './outbox/priority-gate.js'
 import { createSlotShare } from './outbox/slot-share.js'
 import {
-  attachRowsToLease, type ClaimedRow, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
+  attachRowsToLease, type ClaimedRow, type ClaimOptions, claimDueOutboxRows, type ConnectionRow, deleteDoneOutboxRows, dropLinksHoldingAlignIds, extendLease, failOutboxRows, familyOf,
   findConnections, findLinks, findRowsBehind, type FinishDone, finishOutboxRows, finishOutboxRowsBatch, isTimeEntryFamily, markConnectionKeyRejected, wakeWaitingRows,
   notifyOutbox, parkOutboxRows, readOutboxDepth, releaseExpiredLeases, releaseOutboxRows, resolveOutboxConnections,
 } from './outbox/outbox.queries.js'
@@ -149,9 +149,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     connections: Map<string, ConnectionRow>
   }
 
-  async function claimUnits(limit: number, now: Date, excludeConnections: string[] = []): Promise<Claim> {
+  async function claimUnits(limit: number, now: Date, scope: Pick<ClaimOptions, 'onlyConnections' | 'excludeConnections'> = {}): Promise<Claim> {
     const leaseToken = randomUUID()
-    const claimed = await claimDueOutboxRows(db, { now, leaseToken, leaseMs: o.leaseMs, limit, perConnection: o.perConnectionClaim, cursor, excludeConnections })
+    const claimed = await claimDueOutboxRows(db, { now, leaseToken, leaseMs: o.leaseMs, limit, perConnection: o.perConnectionClaim, cursor, ...scope })
     if (claimed.length === 0) return { units: [], connections: new Map() }
     const connectionIds = [...new Set(claimed.map((r) => r.connection_id!))].sort()
     cursor = connectionIds.find((id) => id > cursor) ?? connectionIds[0]!
@@ -413,8 +413,7 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
       recovering: unit.head.prev_attempt_at !== null || unit.head.attempts > 0,
       call: async (operation, fn) => { await yieldToUrgent(unit); return callAlign(connection, gateway, operation, fn) },
       mapping: mappingForRow(mappingSource, unit.head),
-      links: async (keys) => { await yieldToUrgent(unit); return linkLoader.links(tenantId, keys, unit.urgent) },
-      linkByAlignId: async (type, id) => { await yieldToUrgent(unit); return linkLoader.linkByAlignId(tenantId, type, id, unit.urgent) },
+      links: async (keys, membershipOf) => { await yieldToUrgent(unit); return linkLoader.links(tenantId, keys, unit.urgent, membershipOf) },
     }
     return handler(ctx)
   }
@@ -626,9 +625,9 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
         listenerRetry.unref()
       }
     }
-    // Whatever the payload (a connection id, or none when notifies are coalesced): claim at once for the
-    // connections with nothing in hand; the loop tops up the others.
-    client.on('notification', () => claimFresh())
+    // The payload names the connection whose rows were committed (empty when sent by hand): claim at once if
+    // the worker has nothing of it in hand; the loop tops up the others.
+    client.on('notification', (message) => claimFresh(message.payload))
     client.on('error', (err) => {
       log.warn({ err: { message: err.message } }, 'LISTEN connection lost; polling until it is back')
       retry()
@@ -737,13 +736,20 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     }
   }
 
-  // A NOTIFY claims at once, apart from the loop (which may be in the middle of a claim), for the connections
-  // the worker has nothing of in hand: a tenant's new row never waits behind another's claim or local queue.
+  // A NOTIFY claims at once, apart from the loop (which may be in the middle of a claim), for the connections it
+  // names that the worker has nothing of in hand: a tenant's new row never waits behind another's claim or local
+  // queue, and the claim reads only that tenant's rows (not every connection's, some of which may have just
+  // drained a backlog whose index entries vacuum has not cleared yet). A NOTIFY without a connection id (sent
+  // by hand) claims for every connection with nothing in hand.
   let freshClaim: Promise<void> | null = null
   let freshAgain = false
+  const freshNamed = new Set<string>()
+  let freshAll = false
 
-  function claimFresh(): void {
+  function claimFresh(payload: string | undefined): void {
     if (!running) return
+    if (payload) freshNamed.add(payload)
+    else freshAll = true
     if (freshClaim) {
       freshAgain = true
       return
@@ -751,16 +757,22 @@ export function createSyncWorker(deps: SyncWorkerDeps) {
     freshClaim = (async () => {
       do {
         freshAgain = false
-        const connectionsInHand = [...new Set([...inFlightByConnection.keys(), ...queuedByConnection.keys()])]
+        const named = [...freshNamed]
+        const all = freshAll
+        freshNamed.clear()
+        freshAll = false
+        const inHandIds = [...new Set([...inFlightByConnection.keys(), ...queuedByConnection.keys()])]
+        const scope = all ? { excludeConnections: inHandIds } : { onlyConnections: named.filter((id) => !inHand(id)) }
+        // The loop tops up the connections in hand when a slot is free.
+        if (all ? inHandIds.length > 0 : named.some(inHand)) wake()
+        if (scope.onlyConnections?.length === 0) continue
         // Until it returns, this claim is a new tenant's first step: the others hold theirs.
         priority.enter()
         try {
-          enqueue(await claimUnits(o.concurrency, clock(), connectionsInHand))
+          enqueue(await claimUnits(o.concurrency, clock(), scope))
         } finally {
           priority.leave()
         }
-        // The NOTIFY may have been for a connection in hand: the loop tops those up when a slot is free.
-        if (connectionsInHand.length > 0) wake()
       } while (freshAgain && running)
     })()
       .catch((err: Error) => {

@@ -19,6 +19,7 @@ import {
 import type { RowMapping } from './field-mappings.js'
 import type { DependencyTarget, LinkRow, LinkWrite } from './outbox.queries.js'
 import { asksToRecreate, recreateKey, recreateMissing } from './recreate-missing.js'
+import { membershipAlignId, membershipLink } from './link-loader.js'
 
 export class PermanentSyncError extends Error {
   override name = 'PermanentSyncError'
@@ -38,9 +39,11 @@ export interface HandlerContext {
   recovering: boolean
   /** Calls Align after taking one grant of the connection's rate budget. */
   call<T>(operation: string, fn: (gateway: AlignGateway) => Promise<T>): Promise<T>
-  /** Links by `${external_type}:${external_id}`. */
-  links(keys: Array<{ type: string; id: string }>): Promise<Map<string, LinkRow>>
-  linkByAlignId(alignEntityType: string, alignEntityId: string): Promise<LinkRow | null>
+  /**
+   * Links by `${external_type}:${external_id}`; with `membershipOf` (Illumera project and user ids) also that
+   * project's and user's links and, when both are linked, their membership's link (membershipLink() finds it).
+   */
+  links(keys: Array<{ type: string; id: string }>, membershipOf?: { projectId: string; userId: string }): Promise<Map<string, LinkRow>>
   /** The connection's field mappings in force for this row, and the Illumera fields they may need. */
   mapping: RowMapping
 }
@@ -252,7 +255,7 @@ const projectMember: Handler = async (ctx) => {
   const userLink = links.get(key('user', localUserId))
   if (!projectLink) return waitFor('project', localProjectId, 'a member needs its project')
   if (!userLink) return waitFor('user', localUserId, 'a member needs its user')
-  const memberId = `${projectLink.align_entity_id}:${userLink.align_entity_id}`
+  const memberId = membershipAlignId(projectLink, userLink)
   // A written link needs no call, unless reconciliation --fix asks to add it again (Align may have lost it).
   if (self?.align_entity_id === memberId && !asksToRecreate(ctx)) return done([], [key('project_member', memberId)])
   // The role override follows the role mapping of the member's Illumera role (an unknown user counts as talent).
@@ -271,11 +274,8 @@ const timeEntry: Handler = async (ctx) => {
   const p = ctx.row.operation === 'delete' ? null : record(ctx.payload, 'time_entry')
   const localProjectId = p ? str(p, 'localProjectId', 'time_entry') : null
   const localUserId = p ? str(p, 'localUserId', 'time_entry') : null
-  // One lookup for the entry's own link and, for an upsert, its project's and user's.
-  const links = await ctx.links([
-    { type: 'time_entry', id },
-    ...(localProjectId && localUserId ? [{ type: 'project', id: localProjectId }, { type: 'user', id: localUserId }] : []),
-  ])
+  // One lookup for the entry's own link and, for an upsert, its project's, its user's and their membership's.
+  const links = await ctx.links([{ type: 'time_entry', id }], localProjectId && localUserId ? { projectId: localProjectId, userId: localUserId } : undefined)
   const self = links.get(key('time_entry', id))
   if (!p || !localProjectId || !localUserId) {
     if (!self) return done()
@@ -304,8 +304,8 @@ const timeEntry: Handler = async (ctx) => {
   const userLink = links.get(key('user', localUserId))
   if (!projectLink) return waitFor('project', localProjectId, 'an entry needs its project')
   if (!userLink) return waitFor('user', localUserId, 'an entry needs its user')
-  const memberId = `${projectLink.align_entity_id}:${userLink.align_entity_id}`
-  if (!(await ctx.linkByAlignId('project_member', memberId))) {
+  if (!membershipLink(links, projectLink, userLink)) {
+    const memberId = membershipAlignId(projectLink, userLink)
     // Align refuses an entry of a non-member (422 user_not_member): wait for the membership.
     return { kind: 'wait', target: { key: `project_member:${memberId}`, alignEntityType: 'project_member', alignEntityId: memberId }, reason: `waiting for the project membership ${memberId}` }
   }

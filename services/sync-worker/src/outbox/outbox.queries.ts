@@ -63,7 +63,12 @@ export interface ClaimOptions {
   cursor: string
   /** Only claim this connection's unlinked-or-not user upserts (topping up a bulk invite). */
   onlyUsersOf?: string
-  /** Skip these connections (the worker's fast claim for connections it has nothing of in hand). */
+  /**
+   * Only these connections (the worker's claim on NOTIFY: the connections the notifications named that it has
+   * nothing of in hand). Without it every active connection is a candidate.
+   */
+  onlyConnections?: string[]
+  /** Skip these connections (the claim on a NOTIFY that named none: every connection the worker has nothing of in hand). */
   excludeConnections?: string[]
 }
 
@@ -85,6 +90,7 @@ export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions):
   const expires = new Date(o.now.getTime() + o.leaseMs)
   const onlyUsers = o.onlyUsersOf ?? null
   const exclude = o.excludeConnections ?? []
+  const only = o.onlyConnections ?? null
   const result = await sql<ClaimedRow>`${sql.raw(PREPARED)}
     with picked as (
       select x.id, x.last_attempt_at as prev_attempt_at,
@@ -110,6 +116,7 @@ export async function claimDueOutboxRows(db: Kysely<Database>, o: ClaimOptions):
         ) x
        where c.status = 'active' and (c.paused_until is null or c.paused_until <= ${o.now})
          and (${onlyUsers}::text is null or c.id = ${onlyUsers}) and c.id <> all(${exclude}::text[])
+         and (${only}::text[] is null or c.id = any(${only}::text[]))
        order by rn, c.id <= ${o.cursor}, c.id
        limit ${o.limit}
     )
@@ -474,22 +481,34 @@ export interface LinkKey {
   id: string
 }
 
+/** A project membership asked for by its two sides' Illumera ids: the link whose Align id is `<alignProjectId>:<alignUserId>`. */
+export interface MembershipKey {
+  tenantId: string
+  projectId: string
+  userId: string
+}
+
 /**
  * Many lookups in one statement (the link loader batches the handlers' lookups of concurrent units):
- * `byExternal` by (external_type, external_id), `byAlign` by (align_entity_type, align_entity_id), each
- * within its tenant. One fixed text, so it stays prepared whatever the batch size. One subquery per key on a
- * unique index (at most one row each): its kept plan probes that index per key even when the plan was made
+ * `byExternal` by (external_type, external_id), and `memberships` by the project's and user's Illumera ids
+ * (their links, then the membership link of the two Align ids: a time entry asks for it with its other links,
+ * one round trip, not two), each within its tenant. One fixed text, so it stays prepared whatever the batch
+ * size. One subquery per key on a unique index (at most one row each): its kept plan probes that index per key even when the plan was made
  * while the table was small, where a join would hash the whole table on every call until the next analyze.
  */
-export async function findLinksBatch(db: Kysely<Database>, byExternal: LinkKey[], byAlign: LinkKey[]): Promise<Array<LinkRow & { tenant_id: string }>> {
+export async function findLinksBatch(db: Kysely<Database>, byExternal: LinkKey[], memberships: MembershipKey[] = []): Promise<Array<LinkRow & { tenant_id: string }>> {
   const result = await sql<LinkRow & { tenant_id: string }>`${sql.raw(PREPARED)}
     select (l).tenant_id, (l).external_type, (l).external_id, (l).align_entity_type, (l).align_entity_id
       from (
         select (select l from align_entity_links l where l.tenant_id = k.tenant_id and l.external_type = k.t and l.external_id = k.id) as l
           from unnest(${byExternal.map((k) => k.tenantId)}::text[], ${byExternal.map((k) => k.type)}::text[], ${byExternal.map((k) => k.id)}::text[]) as k(tenant_id, t, id)
         union all
-        select (select l from align_entity_links l where l.tenant_id = a.tenant_id and l.align_entity_type = a.t and l.align_entity_id = a.id)
-          from unnest(${byAlign.map((k) => k.tenantId)}::text[], ${byAlign.map((k) => k.type)}::text[], ${byAlign.map((k) => k.id)}::text[]) as a(tenant_id, t, id)
+        select (select m from align_entity_links p
+                  join align_entity_links u on u.tenant_id = p.tenant_id and u.external_type = 'user' and u.external_id = ms.user_id
+                  join align_entity_links m on m.tenant_id = p.tenant_id and m.align_entity_type = 'project_member'
+                   and m.align_entity_id = p.align_entity_id || ':' || u.align_entity_id
+                 where p.tenant_id = ms.tenant_id and p.external_type = 'project' and p.external_id = ms.project_id)
+          from unnest(${memberships.map((k) => k.tenantId)}::text[], ${memberships.map((k) => k.projectId)}::text[], ${memberships.map((k) => k.userId)}::text[]) as ms(tenant_id, project_id, user_id)
         offset 0
       ) found
      where l is not null`.execute(db)
