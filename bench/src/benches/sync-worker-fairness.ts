@@ -8,8 +8,8 @@
 //   with A's drain and span more than a window (the burst, the pacing, the end of A's first window).
 // The sandbox runs on a worker thread of its own in both cases and both measurements (alone and behind): Align
 // is a remote service, and an in-process sandbox would put Align's half of every call on the worker's loop.
-// p99 is taken over all samples of a case (200 each side under stress): the p99 of one trial's 40 samples is
-// just its maximum, one scheduler hiccup on a shared machine.
+// p99 is taken over all samples of a case (500 each side under stress, so it is the 5th worst rather than one
+// scheduler hiccup on a shared machine).
 import { createDb, insertOutboxRow } from '@illumera/db-schema'
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '@illumera/db-schema'
@@ -18,13 +18,13 @@ import { type BenchConnection, countRows, createBenchDatabase, entryPayload, mak
 
 const BACKLOG = Number(process.env.BENCH_SYNC_BACKLOG ?? 20_000)
 const TARGET_RATIO = 2
-const STRESS = { samples: 40, gapMs: 100, repeats: 5 }
+const STRESS = { samples: 100, gapMs: 60, repeats: 5 }
 // A's key paces to 591 calls per 60.5 s window: B samples across 66 s behind the backlog. B's own key is paced
 // too (one call per ~102 ms after a burst of 45): alone, its rows come 150 ms apart so its own pacing never delays them.
 const REALISTIC = { aloneSamples: 120, aloneGapMs: 150, behindSamples: 120, behindGapMs: 550, limitPerMinute: 600 }
 
-/** Where one measurement's latency went: the whole path, and its first stage (row written → the claim that took it began). */
-interface Samples { total: number[]; claimWait: number[] }
+/** One measurement's rows in write order: the whole path, and when (epoch ms) the claim that took it began and its link was written. */
+interface Samples { total: number[]; claimWait: number[]; claimAt: number[]; linkAt: number[] }
 
 async function sampleLatencies(db: Kysely<Database>, c: BenchConnection, tag: string, samples: number, gapMs: number): Promise<Samples> {
   for (let i = 0; i < samples; i++) {
@@ -39,29 +39,45 @@ async function sampleLatencies(db: Kysely<Database>, c: BenchConnection, tag: st
     return r.rows[0]!.n === samples
   }, 120_000, "B's rows")
   // last_attempt_at is the claim's start (worker clock, same machine).
-  const rows = await sql<{ ms: number; claim_ms: number }>`
-    select extract(epoch from (l.created_at - o.created_at)) * 1000 as ms, extract(epoch from (o.last_attempt_at - o.created_at)) * 1000 as claim_ms
+  const rows = await sql<{ ms: number; claim_ms: number; claim_at: number; link_at: number }>`
+    select extract(epoch from (l.created_at - o.created_at)) * 1000 as ms, extract(epoch from (o.last_attempt_at - o.created_at)) * 1000 as claim_ms,
+           extract(epoch from o.last_attempt_at) * 1000 as claim_at, extract(epoch from l.created_at) * 1000 as link_at
       from align_sync_outbox o join align_entity_links l on l.tenant_id = o.tenant_id and l.external_type = 'time_entry' and l.external_id = o.local_id
      where o.tenant_id = ${c.tenantId} and o.local_id like ${`${tag}%`} order by o.created_at`.execute(db)
-  return { total: rows.rows.map((r) => Number(r.ms)), claimWait: rows.rows.map((r) => Number(r.claim_ms)) }
+  return {
+    total: rows.rows.map((r) => Number(r.ms)), claimWait: rows.rows.map((r) => Number(r.claim_ms)),
+    claimAt: rows.rows.map((r) => Number(r.claim_at)), linkAt: rows.rows.map((r) => Number(r.link_at)),
+  }
 }
 
-interface Stages { claimWait: number[]; call: number[] }
+/** B's path in stages (ms): NOTIFY → claim began, claim began → Align call sent, the call, answer → finish began. */
+interface Stages { claimWait: number[]; toCall: number[]; call: number[]; toFinish: number[] }
 interface Trial { alone: number[]; behind: number[]; backlogLeft: number; aDoneDuring: number; stages: { alone: Stages; behind: Stages } }
 
 /** One worker and sandbox; B alone, then behind A's fresh backlog, `repeats` times. */
 async function runCase(url: string, db: Kysely<Database>, limitPerMinute: number, plan: { repeats: number; alone: [number, number]; behind: [number, number] }): Promise<Trial[]> {
   const sandbox = await startSandboxThread(limitPerMinute)
-  // B's Align calls as the worker saw them (request sent → response parsed), while a measurement runs.
-  let bCalls: number[] | null = null
+  // B's Align calls as the worker saw them while a measurement runs (one per row; rows are written far enough
+  // apart that their calls come in the rows' order): when each was sent and answered (epoch ms).
+  let bCalls: Array<{ sentAt: number; answeredAt: number }> | null = null
   let bPath = ''
   const w = makeWorker(url, sandbox, { concurrency: 20, perConnectionClaim: 10, rateLimitPerMinute: limitPerMinute, pollIntervalMs: 2000 }, {
-    onResponse: (info) => { if (bCalls && info.path === bPath) bCalls.push(info.durationMs) },
+    onResponse: (info) => {
+      const answeredAt = performance.timeOrigin + performance.now()
+      if (bCalls && info.path === bPath) bCalls.push({ sentAt: answeredAt - info.durationMs, answeredAt })
+    },
   })
   const measure = async (b: BenchConnection, tag: string, samples: number, gapMs: number) => {
     bCalls = []
     const sampled = await sampleLatencies(db, b, tag, samples, gapMs)
-    const stages: Stages = { claimWait: sampled.claimWait, call: bCalls }
+    const calls = bCalls as Array<{ sentAt: number; answeredAt: number }>
+    const paired = calls.length === sampled.total.length // a retried call would break the pairing: then no split
+    const stages: Stages = {
+      claimWait: sampled.claimWait,
+      toCall: paired ? calls.map((c, i) => c.sentAt - sampled.claimAt[i]!) : [],
+      call: calls.map((c) => c.answeredAt - c.sentAt),
+      toFinish: paired ? calls.map((c, i) => sampled.linkAt[i]! - c.answeredAt) : [],
+    }
     bCalls = null
     return { total: sampled.total, stages }
   }
@@ -137,7 +153,9 @@ export const syncWorkerFairness: Bench = {
       '|---|---|---|',
       `| whole path (row written → link written) | ${pp(trials.flatMap((t) => t.alone))} | ${pp(trials.flatMap((t) => t.behind))} |`,
       `| row written → its claim began (NOTIFY, event loop) | ${pp(trials.flatMap((t) => t.stages.alone.claimWait))} | ${pp(trials.flatMap((t) => t.stages.behind.claimWait))} |`,
+      `| claim began → Align call sent (claim, lookups, rate budget) | ${pp(trials.flatMap((t) => t.stages.alone.toCall))} | ${pp(trials.flatMap((t) => t.stages.behind.toCall))} |`,
       `| Align call as the worker saw it (request → answer) | ${pp(trials.flatMap((t) => t.stages.alone.call))} | ${pp(trials.flatMap((t) => t.stages.behind.call))} |`,
+      `| answer → finish began (the finish transaction's start) | ${pp(trials.flatMap((t) => t.stages.alone.toFinish))} | ${pp(trials.flatMap((t) => t.stages.behind.toFinish))} |`,
     ]
     const markdown = [
       `Tenant B writes single time_entry rows (each in its own api-style transaction + NOTIFY); its p99 latency (link written −`,
