@@ -71,7 +71,12 @@ export type CreatedTimeEntry = TimeEntryViewColumns & { user_id: string; outbox_
  */
 const CREATE_TIME_ENTRY_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
     with eng as (
-      select e.id, e.tenant_id, e.company_id, e.project_id, e.person_id, pp.user_id, p.time_billing_enabled
+      select e.id, e.tenant_id, e.company_id, e.project_id, e.person_id, pp.user_id, p.time_billing_enabled,
+        -- the company's active connection that pushes to Align (as findOutboundConnection), or null: no outbox row
+        (select c.id from align_connections c
+          where c.tenant_id = e.tenant_id and c.company_id = e.company_id and c.status = 'active'
+            and c.sync_direction <> 'align_to_illumera'
+          limit 1) as connection_id
       from engagements e
       join person_profiles pp on pp.id = e.person_id
       join projects p on p.id = e.project_id
@@ -83,21 +88,16 @@ const CREATE_TIME_ENTRY_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
           where a.id = $5::text and a.tenant_id = e.tenant_id and a.company_id = e.company_id
             and a.deleted_at is null and a.engagement_id = e.id))
     ),
-    conn as (
-      select c.id from align_connections c, eng
-      where c.tenant_id = eng.tenant_id and c.company_id = eng.company_id and c.status = 'active'
-        and c.sync_direction <> 'align_to_illumera' -- outbound off: no outbox row (as findOutboundConnection)
-      limit 1
-    ),
     entry as (
       insert into time_entries (tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes, is_adjustment, adjusts_entry_id)
       select eng.tenant_id, eng.company_id, eng.project_id, eng.id, eng.person_id, $6::text, $7::integer, $8::text, $9::boolean, $5::text
       from eng
       returning *
     ),
+    -- A data-modifying WITH runs to completion whether or not the outer query reads it.
     outbox as (
       insert into align_sync_outbox (tenant_id, company_id, connection_id, entity_type, local_id, operation, payload)
-      select entry.tenant_id, entry.company_id, conn.id, 'time_entry', entry.id, 'upsert',
+      select entry.tenant_id, entry.company_id, eng.connection_id, 'time_entry', entry.id, 'upsert',
         jsonb_build_object(
           'localProjectId', entry.project_id,
           'localUserId', eng.user_id,
@@ -107,11 +107,11 @@ const CREATE_TIME_ENTRY_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
           'timeBillingEnabled', eng.time_billing_enabled,
           'isAdjustment', entry.is_adjustment,
           'adjustsEntryId', entry.adjusts_entry_id)
-      from entry, eng, conn
-      returning connection_id
+      from entry, eng
+      where eng.connection_id is not null
     )
     select entry.id, entry.project_id, entry.person_id, entry.status, entry.rejection_reason, entry.source, entry.sync_status,
-      entry.created_at, entry.updated_at, eng.user_id, (select connection_id from outbox) as outbox_connection_id
+      entry.created_at, entry.updated_at, eng.user_id, eng.connection_id as outbox_connection_id
     from entry, eng`
 
 /** What the statement returns: the entry's columns that the database fills in (the rest are the parameters, stored as sent). */
