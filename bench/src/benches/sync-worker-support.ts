@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 import { AlignGateway, type AlignResponseInfo } from '@illumera/align-gateway'
 import type { AlignSandbox, SandboxControl } from '@illumera/align-sandbox'
-import { createDb, type Database, migrateToLatest } from '@illumera/db-schema'
+import { createDb, type Database, migrateToLatest, type OutboxWrite } from '@illumera/db-schema'
 import { startLocalPostgres } from '@illumera/local-postgres'
 import { createLogger, encryptConnectionSecret, type Logger, SecretBox } from '@illumera/service-kit'
 import { createGatewayFactory, createSyncWorker, createWorkerDb, type SyncWorkerOptions } from '@illumera/sync-worker'
@@ -55,6 +55,34 @@ export async function startSandboxThread(rateLimitPerMinute: number): Promise<Be
         if (response.status !== 201) throw new Error(`sandbox thread: POST /_sandbox/orgs answered ${response.status}`)
         return (await response.json()) as { organizationId: string; apiKey: string }
       },
+    },
+    async close() {
+      const exited = new Promise((resolve) => thread.once('exit', resolve))
+      thread.postMessage('close')
+      await exited
+    },
+  }
+}
+
+/** Commits outbox rows (each in its own transaction with its NOTIFY, as the api does) from a thread of its own. */
+export interface WriterThread {
+  write(row: OutboxWrite): Promise<void>
+  close(): Promise<void>
+}
+
+/** A writer on a worker thread: its round trips do not wait on this process's event loop (the worker under test). */
+export async function startWriterThread(url: string): Promise<WriterThread> {
+  const thread = new Worker(new URL('./sync-worker-writer-thread.js', import.meta.url), { workerData: { url } })
+  await new Promise<void>((resolve, reject) => {
+    thread.once('message', () => resolve())
+    thread.once('error', reject)
+  })
+  return {
+    write(row) {
+      return new Promise((resolve, reject) => {
+        thread.once('message', (reply: { ok: boolean; error?: string }) => (reply.ok ? resolve() : reject(new Error(`writer thread: ${reply.error}`))))
+        thread.postMessage(row)
+      })
     },
     async close() {
       const exited = new Promise((resolve) => thread.once('exit', resolve))
