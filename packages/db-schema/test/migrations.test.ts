@@ -56,6 +56,25 @@ describe('migrations', () => {
       }
     })
   })
+
+  it('the outbox is vacuumed and analyzed after 1 % of its rows change (a queue table), and the down migration resets that', async () => {
+    await withEmptyDatabase(async (url) => {
+      const db = createDb(url, { max: 1 })
+      const options = async () => (await sql<{ reloptions: string[] | null }>`select reloptions from pg_class where oid = 'align_sync_outbox'::regclass`.execute(db)).rows[0]!.reloptions ?? []
+      try {
+        await migrateToLatest(db)
+        expect((await options()).sort()).toEqual([
+          'autovacuum_analyze_scale_factor=0.01', 'autovacuum_analyze_threshold=1000',
+          'autovacuum_vacuum_insert_scale_factor=0.01', 'autovacuum_vacuum_insert_threshold=1000',
+          'autovacuum_vacuum_scale_factor=0.01', 'autovacuum_vacuum_threshold=1000',
+        ])
+        await migrations['20261130T221811Z-tune-outbox-autovacuum']!.down!(db)
+        expect(await options()).toEqual([])
+      } finally {
+        await db.destroy()
+      }
+    })
+  })
 })
 
 describe('schema', () => {

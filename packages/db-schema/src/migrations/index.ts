@@ -8,6 +8,7 @@ import * as addConnectionSyncSettings from './20261130T153419Z-add-connection-sy
 import * as addAlignRateBudgetPacing from './20261130T182859Z-add-align-rate-budget-pacing.js'
 import * as scopeOutboxForeignKeysAndIndexes from './20261130T184230Z-scope-outbox-foreign-keys-and-indexes.js'
 import * as scopeTimeEntryForeignKeys from './20261130T184331Z-scope-time-entry-foreign-keys.js'
+import * as tuneOutboxAutovacuum from './20261130T221811Z-tune-outbox-autovacuum.js'
 
 export const migrations: Record<string, Migration> = {
   '20261123T090000Z-create-illumera-domain-tables': createIllumeraDomainTables,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '20261130T182859Z-add-align-rate-budget-pacing': addAlignRateBudgetPacing,
   '20261130T184230Z-scope-outbox-foreign-keys-and-indexes': scopeOutboxForeignKeysAndIndexes,
   '20261130T184331Z-scope-time-entry-foreign-keys': scopeTimeEntryForeignKeys,
+  '20261130T221811Z-tune-outbox-autovacuum': tuneOutboxAutovacuum,
 }
