@@ -40,13 +40,30 @@ export interface BenchSandbox {
   close(): Promise<void>
 }
 
-/** The sandbox on a worker thread (its own event loop, as a remote Align), reached over HTTP. */
-export async function startSandboxThread(rateLimitPerMinute: number): Promise<BenchSandbox> {
-  const thread = new Worker(new URL('./sync-worker-sandbox-thread.js', import.meta.url), { workerData: { rateLimitPerMinute } })
-  const { url, apiBaseUrl } = await new Promise<{ url: string; apiBaseUrl: string }>((resolve, reject) => {
+/**
+ * Starts a bench script on a worker thread of its own (its own event loop). It is ready with its first message;
+ * `close()` posts 'close' and waits for the thread to exit.
+ */
+async function startBenchThread<Ready>(script: string, workerData: unknown): Promise<{ thread: Worker; ready: Ready; close(): Promise<void> }> {
+  const thread = new Worker(new URL(script, import.meta.url), { workerData })
+  const ready = await new Promise<Ready>((resolve, reject) => {
     thread.once('message', resolve)
     thread.once('error', reject)
   })
+  return {
+    thread,
+    ready,
+    async close() {
+      const exited = new Promise((resolve) => thread.once('exit', resolve))
+      thread.postMessage('close')
+      await exited
+    },
+  }
+}
+
+/** The sandbox on a worker thread (its own event loop, as a remote Align), reached over HTTP. */
+export async function startSandboxThread(rateLimitPerMinute: number): Promise<BenchSandbox> {
+  const { ready: { url, apiBaseUrl }, close } = await startBenchThread<{ url: string; apiBaseUrl: string }>('./sync-worker-sandbox-thread.js', { rateLimitPerMinute })
   return {
     apiBaseUrl,
     control: {
@@ -56,27 +73,20 @@ export async function startSandboxThread(rateLimitPerMinute: number): Promise<Be
         return (await response.json()) as { organizationId: string; apiKey: string }
       },
     },
-    async close() {
-      const exited = new Promise((resolve) => thread.once('exit', resolve))
-      thread.postMessage('close')
-      await exited
-    },
+    close,
   }
 }
 
 /** Commits outbox rows (each in its own transaction with its NOTIFY, as the api does) from a thread of its own. */
 export interface WriterThread {
+  /** One row at a time: the next write waits for this one's reply. */
   write(row: OutboxWrite): Promise<void>
   close(): Promise<void>
 }
 
 /** A writer on a worker thread: its round trips do not wait on this process's event loop (the worker under test). */
 export async function startWriterThread(url: string): Promise<WriterThread> {
-  const thread = new Worker(new URL('./sync-worker-writer-thread.js', import.meta.url), { workerData: { url } })
-  await new Promise<void>((resolve, reject) => {
-    thread.once('message', () => resolve())
-    thread.once('error', reject)
-  })
+  const { thread, close } = await startBenchThread<'ready'>('./sync-worker-writer-thread.js', { url })
   return {
     write(row) {
       return new Promise((resolve, reject) => {
@@ -84,11 +94,7 @@ export async function startWriterThread(url: string): Promise<WriterThread> {
         thread.postMessage(row)
       })
     },
-    async close() {
-      const exited = new Promise((resolve) => thread.once('exit', resolve))
-      thread.postMessage('close')
-      await exited
-    },
+    close,
   }
 }
 

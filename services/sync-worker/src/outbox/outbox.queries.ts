@@ -493,8 +493,9 @@ export interface MembershipKey {
  * `byExternal` by (external_type, external_id), and `memberships` by the project's and user's Illumera ids
  * (their links, then the membership link of the two Align ids: a time entry asks for it with its other links,
  * one round trip, not two), each within its tenant. One fixed text, so it stays prepared whatever the batch
- * size. One subquery per key on a unique index (at most one row each): its kept plan probes that index per key even when the plan was made
- * while the table was small, where a join would hash the whole table on every call until the next analyze.
+ * size. One subquery per key on a unique index (at most one row each): its kept plan probes that index per key
+ * even when the plan was made while the table was small, where a join would hash the whole table on every call
+ * until the next analyze.
  */
 export async function findLinksBatch(db: Kysely<Database>, byExternal: LinkKey[], memberships: MembershipKey[] = []): Promise<Array<LinkRow & { tenant_id: string }>> {
   const result = await sql<LinkRow & { tenant_id: string }>`${sql.raw(PREPARED)}
