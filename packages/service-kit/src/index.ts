@@ -14,3 +14,4 @@ export { rotateConnectionSecrets, type RotateOptions, type RotationReport } from
 export { createServiceApp, type ServiceAppOptions } from './service-app.js'
 export { createPreparingServiceDb, PREPARED_STATEMENT_MARKER, type PreparingDbOptions } from './prepared-db.js'
 export { type CoalescingNotifier, type CoalescingNotifierOptions, createCoalescingNotifier } from './notifier.js'
+export { createNaturalBatcher, type NaturalBatcher, type NaturalBatcherOptions } from './batcher.js'

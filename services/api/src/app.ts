@@ -48,6 +48,8 @@ export interface AppDeps {
   now?: () => Date
   /** Where the sync worker's post-commit wake-ups go out (default: db); main.ts gives them a connection of their own. */
   notifyDb?: Kysely<Database>
+  /** The size of db's pool (DB_POOL_SIZE; default 10): how many time-entry create statements run at once. */
+  dbPoolSize?: number
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
@@ -86,7 +88,7 @@ export async function buildApp(deps: AppDeps) {
     await api.register(projectRoutes, { prefix: '/projects', db: deps.db })
     await api.register(userRoutes, { prefix: '/users', db: deps.db })
     await api.register(engagementRoutes, { prefix: '/engagements', db: deps.db })
-    await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db, outboxNotifier })
+    await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db, outboxNotifier, createSlots: deps.dbPoolSize ?? 10 })
     await api.register(invoiceRoutes, { prefix: '/invoices', db: deps.db })
     await api.register(connectionRoutes, { prefix: '/align/connections', db: deps.db, secretBox: deps.secretBox, align: deps.align, now })
     await api.register(adminRoutes, { prefix: '/admin/align', db: deps.db, now, keyMaxAgeDays })

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   try {
     await assertMigrated(db)
     const app = await buildApp({
-      db, notifyDb, logger, verifyToken, secretBox, isShuttingDown: () => shuttingDown,
+      db, notifyDb, dbPoolSize: config.dbPoolSize, logger, verifyToken, secretBox, isShuttingDown: () => shuttingDown,
       align: {
         baseUrl: config.alignBaseUrl, webhookBaseUrl: config.alignWebhookBaseUrl, webhookSecretGraceSeconds: config.webhookSecretGraceSeconds,
         keyMaxAgeDays: config.alignKeyMaxAgeDays,

@@ -16,8 +16,14 @@ export function findLiveConnection(db: Kysely<Database>, scope: CompanyScope): P
     .executeTakeFirst()
 }
 
+/**
+ * The connection, locked against other changes of it (rotate, disconnect, backfill, resync). FOR NO KEY UPDATE:
+ * none of them changes its keys, so the outbox rows' foreign-key checks (FOR KEY SHARE) do not wait behind
+ * them, not even behind a long backfill; under load those checks run in statements shared with other tenants'
+ * creates (createTimeEntryBatcher).
+ */
 export function lockConnection(db: Kysely<Database>, id: string): Promise<AlignConnection | undefined> {
-  return db.selectFrom('align_connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+  return db.selectFrom('align_connections').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst()
 }
 
 /** The company's current connection for the status view: the live one, else the most recent. */

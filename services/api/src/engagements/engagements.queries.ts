@@ -14,7 +14,12 @@ export function insertEngagement(db: Kysely<Database>, values: NewEngagement): P
   return db.insertInto('engagements').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-/** The engagement (with its person's user id), locked so status changes of one engagement serialize. */
+/**
+ * The engagement (with its person's user id), locked so status changes of one engagement serialize. FOR NO KEY
+ * UPDATE, not FOR UPDATE: a status change leaves the keys alone, and a time entry's foreign-key check (FOR KEY
+ * SHARE of this row) need not wait for it; under load that check runs in a statement shared with other
+ * tenants' creates (createTimeEntryBatcher).
+ */
 export function lockEngagement(db: Kysely<Database>, scope: CompanyScope, id: string): Promise<EngagementWithUser | undefined> {
   return db.selectFrom('engagements')
     .innerJoin('person_profiles', 'person_profiles.id', 'engagements.person_id')
@@ -23,7 +28,7 @@ export function lockEngagement(db: Kysely<Database>, scope: CompanyScope, id: st
     .where('engagements.id', '=', id)
     .where('engagements.tenant_id', '=', scope.tenantId)
     .where('engagements.company_id', '=', scope.companyId)
-    .forUpdate('engagements')
+    .forNoKeyUpdate('engagements')
     .executeTakeFirst()
 }
 

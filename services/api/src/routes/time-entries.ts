@@ -15,7 +15,7 @@ import {
   enqueueTimeEntryDelete, enqueueTimeEntrySubmit, enqueueTimeEntryUnlock, enqueueTimeEntryUpsert,
 } from '../sync/enqueue.js'
 import {
-  createTimeEntryWithSync, findEngagementForTime, findLiveTimeEntry, insertTimeEntry, listTimeEntries, lockTimeEntry, type TimeEntryWithOwner, updateTimeEntry,
+  createTimeEntryBatcher, findEngagementForTime, findLiveTimeEntry, insertTimeEntry, listTimeEntries, lockTimeEntry, type TimeEntryWithOwner, updateTimeEntry,
 } from '../time-entries/time-entries.queries.js'
 import { TimeEntryStatusSchema, TimeEntryView, toTimeEntryView } from '../time-entries/time-entry-view.js'
 
@@ -52,8 +52,16 @@ function illegalMove(entry: TimeEntry, action: string, to: TimeEntryStatus) {
   return conflict(`time entry ${entry.id} is ${entry.status}; it cannot be ${action} (${entry.status} → ${to} is not allowed)`, 'invalid_state')
 }
 
-export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; outboxNotifier: OutboxNotifier }> = async (app, { db, outboxNotifier }) => {
+export interface TimeEntryRouteOptions {
+  db: Kysely<Database>
+  outboxNotifier: OutboxNotifier
+  /** Create statements running at once: the pool's size (more would wait for a connection; see createTimeEntryBatcher). */
+  createSlots: number
+}
+
+export const timeEntryRoutes: FastifyPluginAsyncTypebox<TimeEntryRouteOptions> = async (app, { db, outboxNotifier, createSlots }) => {
   const talentOrAdmin = app.requireRole('talent', 'company_admin')
+  const createEntry = createTimeEntryBatcher(db, createSlots)
 
   /** The entry, locked, when the caller may act on it; otherwise a 404 (never another person's data). */
   async function lockOwnEntry(trx: Kysely<Database>, auth: AuthContext, id: string): Promise<TimeEntryWithOwner> {
@@ -69,10 +77,11 @@ export const timeEntryRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; 
     const { auth, body } = request
     assertCalendarDate(body.workDate)
     const adjustsEntryId = body.adjustsEntryId ?? null
-    // One statement: entry + outbox row (only with an active connection), atomically; the worker's wake-up
-    // goes out after the commit (a NOTIFY inside it would serialise concurrent creates on the notify lock).
-    const created = await createTimeEntryWithSync(db, auth, {
-      engagementId: body.engagementId, workDate: body.workDate, minutes: body.minutes, notes: body.notes ?? null,
+    // One statement: entry + outbox row (only with an active connection), atomically, shared with the creates
+    // that wait beside this one when the pool is busy; the worker's wake-up goes out after the commit (a NOTIFY
+    // inside it would serialise concurrent creates on the notify lock).
+    const created = await createEntry({
+      tenantId: auth.tenantId, companyId: auth.companyId, engagementId: body.engagementId, workDate: body.workDate, minutes: body.minutes, notes: body.notes ?? null,
       isAdjustment: body.isAdjustment ?? adjustsEntryId !== null, adjustsEntryId,
       onlyUserId: auth.role === 'talent' ? auth.userId : null,
     })

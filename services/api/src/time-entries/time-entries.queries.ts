@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { type Database, type NewTimeEntry, type TimeEntry, type TimeEntryStatus, type TimeEntryUpdate } from '@illumera/db-schema'
-import { PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
+import { createNaturalBatcher, type NaturalBatcher, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
 import { CompiledQuery, type Kysely } from 'kysely'
 import { cursorText, keysetAfter, type TimeCursor } from '../http/pagination.js'
+import { isStatementRefused } from '../http/pg-errors.js'
 import type { CompanyScope } from '../projects/projects.queries.js'
 
 /** What logging time on an engagement needs to know: whose it is, whether it is accepted, billing. */
@@ -35,6 +37,9 @@ export function insertTimeEntry(db: Kysely<Database>, values: NewTimeEntry): Pro
 }
 
 export interface CreateTimeEntryInput {
+  /** The caller's tenant and company: the engagement must be theirs. */
+  tenantId: string
+  companyId: string
   engagementId: string
   workDate: string
   minutes: number
@@ -54,82 +59,115 @@ export type TimeEntryViewColumns = Pick<TimeEntry,
 export type CreatedTimeEntry = TimeEntryViewColumns & { user_id: string; outbox_connection_id: string | null }
 
 /**
- * Creating a time entry as ONE statement (one round trip, atomic like a transaction): it finds the accepted
- * engagement of the caller's tenant and company (the talent's own when $4, onlyUserId, is set; an adjusted
- * entry, $5, must be a live entry of that engagement), inserts the entry, and, only when the company has an
+ * Creating time entries, one or many, as ONE statement (one round trip, atomic like a transaction). The inputs
+ * come as parallel arrays, one element per entry ($1..$10, unnested with their position `n`); for each it finds
+ * the accepted engagement of that input's tenant and company (the talent's own when only_user_id is set; an
+ * adjusted entry must be a live entry of that engagement), inserts the entry, and, only when the company has an
  * active connection that pushes to Align at that moment, inserts the time_entry upsert outbox row (payload =
- * OutboxPayloads['time_entry'], built with jsonb_build_object). It does not NOTIFY: a notifying commit waits
- * on PostgreSQL's cluster-wide notify lock, so the caller wakes the worker after the commit with the returned
- * `outbox_connection_id` (sync/outbox-notifier.ts). The entry's sync_status is 'pending' by the column
- * default, as enqueueTimeEntryUpsert leaves it. It returns the columns of the entry's view only (those the
- * database fills in; the caller's values complete the view).
- * Nothing is written and no row comes back when any condition fails; the caller then finds out why.
+ * OutboxPayloads['time_entry'], built with jsonb_build_object). Each entry's id is drawn in `eng` so its outbox
+ * row and its answer find it even when two inputs name the same engagement.
+ * It does not NOTIFY: a notifying commit waits on PostgreSQL's cluster-wide notify lock, so the caller wakes
+ * the worker after the commit with the returned `outbox_connection_id` (sync/outbox-notifier.ts). The entry's
+ * sync_status is 'pending' by the column default, as enqueueTimeEntryUpsert leaves it. It answers the columns
+ * of the entry's view that the database fills in (the caller's values complete the view), with `n`.
+ * An input whose conditions fail writes nothing and gets no row; the caller then finds out why. The others
+ * are written all the same: the inputs of one call are strangers to each other (see createTimeEntryBatcher).
  *
  * The text is fixed (values are parameters, each sent once), so it is written out here rather than built per
  * call: a pool made by createPreparingServiceDb prepares it once per connection (PostgreSQL plans it once),
  * and the same string each time is cheap for the pool and pg to recognise as already prepared.
  */
-const CREATE_TIME_ENTRY_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
-    with eng as (
-      select e.id, e.tenant_id, e.company_id, e.project_id, e.person_id, pp.user_id, p.time_billing_enabled,
+const CREATE_TIME_ENTRIES_WITH_SYNC = `${PREPARED_STATEMENT_MARKER}
+    with input as (
+      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::text[], $9::boolean[], $10::text[])
+        with ordinality as i(engagement_id, tenant_id, company_id, only_user_id, adjusts_entry_id, work_date, minutes, notes, is_adjustment, entry_id, n)
+    ),
+    eng as (
+      select i.n, i.entry_id, i.work_date, i.minutes, i.notes, i.is_adjustment, i.adjusts_entry_id,
+        e.id, e.tenant_id, e.company_id, e.project_id, e.person_id, pp.user_id, p.time_billing_enabled,
         -- the company's active connection that pushes to Align (as findOutboundConnection), or null: no outbox row
         (select c.id from align_connections c
           where c.tenant_id = e.tenant_id and c.company_id = e.company_id and c.status = 'active'
             and c.sync_direction <> 'align_to_illumera'
           limit 1) as connection_id
-      from engagements e
+      from input i
+      join engagements e on e.id = i.engagement_id and e.tenant_id = i.tenant_id and e.company_id = i.company_id
       join person_profiles pp on pp.id = e.person_id
       join projects p on p.id = e.project_id
-      where e.id = $1::text and e.tenant_id = $2::text and e.company_id = $3::text
-        and e.status = 'accepted'
-        and ($4::text is null or pp.user_id = $4::text)
-        and ($5::text is null or exists (
+      where e.status = 'accepted'
+        and (i.only_user_id is null or pp.user_id = i.only_user_id)
+        and (i.adjusts_entry_id is null or exists (
           select 1 from time_entries a
-          where a.id = $5::text and a.tenant_id = e.tenant_id and a.company_id = e.company_id
+          where a.id = i.adjusts_entry_id and a.tenant_id = e.tenant_id and a.company_id = e.company_id
             and a.deleted_at is null and a.engagement_id = e.id))
     ),
     entry as (
-      insert into time_entries (tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes, is_adjustment, adjusts_entry_id)
-      select eng.tenant_id, eng.company_id, eng.project_id, eng.id, eng.person_id, $6::text, $7::integer, $8::text, $9::boolean, $5::text
+      insert into time_entries (id, tenant_id, company_id, project_id, engagement_id, person_id, work_date, minutes, notes, is_adjustment, adjusts_entry_id)
+      select eng.entry_id, eng.tenant_id, eng.company_id, eng.project_id, eng.id, eng.person_id, eng.work_date, eng.minutes, eng.notes,
+        eng.is_adjustment, eng.adjusts_entry_id
       from eng
-      returning *
+      returning id, project_id, person_id, status, rejection_reason, source, sync_status, created_at, updated_at
     ),
     -- A data-modifying WITH runs to completion whether or not the outer query reads it.
     outbox as (
       insert into align_sync_outbox (tenant_id, company_id, connection_id, entity_type, local_id, operation, payload)
-      select entry.tenant_id, entry.company_id, eng.connection_id, 'time_entry', entry.id, 'upsert',
+      select eng.tenant_id, eng.company_id, eng.connection_id, 'time_entry', eng.entry_id, 'upsert',
         jsonb_build_object(
-          'localProjectId', entry.project_id,
+          'localProjectId', eng.project_id,
           'localUserId', eng.user_id,
-          'workDate', entry.work_date,
-          'minutes', entry.minutes,
-          'notes', entry.notes,
+          'workDate', eng.work_date,
+          'minutes', eng.minutes,
+          'notes', eng.notes,
           'timeBillingEnabled', eng.time_billing_enabled,
-          'isAdjustment', entry.is_adjustment,
-          'adjustsEntryId', entry.adjusts_entry_id)
-      from entry, eng
+          'isAdjustment', eng.is_adjustment,
+          'adjustsEntryId', eng.adjusts_entry_id)
+      from eng
       where eng.connection_id is not null
     )
-    select entry.id, entry.project_id, entry.person_id, entry.status, entry.rejection_reason, entry.source, entry.sync_status,
+    select eng.n, entry.id, entry.project_id, entry.person_id, entry.status, entry.rejection_reason, entry.source, entry.sync_status,
       entry.created_at, entry.updated_at, eng.user_id, eng.connection_id as outbox_connection_id
-    from entry, eng`
+    from entry join eng on eng.entry_id = entry.id`
 
-/** What the statement returns: the entry's columns that the database fills in (the rest are the parameters, stored as sent). */
-type CreatedTimeEntryRow = Omit<CreatedTimeEntry, 'engagement_id' | 'work_date' | 'minutes' | 'notes' | 'is_adjustment' | 'adjusts_entry_id'>
+/** A row of the statement: the entry's columns that the database fills in (the rest are the inputs, stored as sent), with its input's position. */
+type CreatedTimeEntryRow = Omit<CreatedTimeEntry, 'engagement_id' | 'work_date' | 'minutes' | 'notes' | 'is_adjustment' | 'adjusts_entry_id'> & { n: string }
 
-export async function createTimeEntryWithSync(db: Kysely<Database>, scope: CompanyScope, input: CreateTimeEntryInput): Promise<CreatedTimeEntry | undefined> {
-  const { rows } = await db.executeQuery<CreatedTimeEntryRow>(CompiledQuery.raw(CREATE_TIME_ENTRY_WITH_SYNC, [
-    input.engagementId, scope.tenantId, scope.companyId, input.onlyUserId, input.adjustsEntryId,
-    input.workDate, input.minutes, input.notes, input.isAdjustment,
+/** Creates the entries in one statement; the answer holds, per input in order, its entry or undefined when it wrote nothing. */
+export async function createTimeEntriesWithSync(db: Kysely<Database>, inputs: readonly CreateTimeEntryInput[]): Promise<Array<CreatedTimeEntry | undefined>> {
+  const column = <K extends keyof CreateTimeEntryInput>(key: K) => inputs.map((input) => input[key])
+  const entryIds = inputs.map(() => randomUUID())
+  const { rows } = await db.executeQuery<CreatedTimeEntryRow>(CompiledQuery.raw(CREATE_TIME_ENTRIES_WITH_SYNC, [
+    column('engagementId'), column('tenantId'), column('companyId'), column('onlyUserId'), column('adjustsEntryId'),
+    column('workDate'), column('minutes'), column('notes'), column('isAdjustment'), entryIds,
   ]))
-  const row = rows[0]
-  if (!row) return undefined
-  // These columns hold exactly the parameters ($1 is eng.id; text, integer and boolean columns keep what was sent),
-  // so they are not sent back: fewer columns for PostgreSQL to send and pg to describe and parse per call.
-  return {
-    ...row, engagement_id: input.engagementId, work_date: input.workDate, minutes: input.minutes, notes: input.notes,
-    is_adjustment: input.isAdjustment, adjusts_entry_id: input.adjustsEntryId,
+  const created: Array<CreatedTimeEntry | undefined> = inputs.map(() => undefined)
+  for (const { n, ...row } of rows) {
+    const input = inputs[Number(n) - 1]!
+    // These columns hold exactly the input's values (engagement_id is eng.id; text, integer and boolean columns
+    // keep what was sent), so they are not sent back: fewer columns for PostgreSQL to send and pg to parse.
+    created[Number(n) - 1] = {
+      ...row, engagement_id: input.engagementId, work_date: input.workDate, minutes: input.minutes, notes: input.notes,
+      is_adjustment: input.isAdjustment, adjusts_entry_id: input.adjustsEntryId,
+    }
   }
+  return created
+}
+
+/** Entries one call of createTimeEntriesWithSync writes at most (a batch waits for no more: see the batcher). */
+export const MAX_TIME_ENTRIES_PER_STATEMENT = 100
+
+/**
+ * POST /api/time-entries's writer: concurrent creates share a statement when the pool is busy (a natural
+ * batcher: a create that finds a free slot goes at once, alone). The inputs of one statement may belong to
+ * different tenants: each input is scoped by its own tenant and company in the statement, and a statement
+ * PostgreSQL refuses (a constraint, say) is re-run input by input, so one bad input fails only its own request.
+ */
+export function createTimeEntryBatcher(db: Kysely<Database>, maxInFlight: number): NaturalBatcher<CreateTimeEntryInput, CreatedTimeEntry | undefined> {
+  return createNaturalBatcher({
+    run: (inputs) => createTimeEntriesWithSync(db, inputs),
+    maxInFlight,
+    maxBatchSize: MAX_TIME_ENTRIES_PER_STATEMENT,
+    splitOn: isStatementRefused,
+  })
 }
 
 export type TimeEntryWithOwner = TimeEntry & { user_id: string; time_billing_enabled: boolean }

@@ -58,7 +58,7 @@ export interface TestApp {
 
 export async function createTestApp(
   db: Kysely<Database>,
-  options: { align?: Partial<AlignSettings>; logLevel?: string; now?: () => Date; notifyDb?: Kysely<Database> } = {},
+  options: { align?: Partial<AlignSettings>; logLevel?: string; now?: () => Date; notifyDb?: Kysely<Database>; dbPoolSize?: number } = {},
 ): Promise<TestApp> {
   const auth = await createTestAuth()
   const logs = new LogCapture()
@@ -77,6 +77,7 @@ export async function createTestApp(
     },
     ...(options.now ? { now: options.now } : {}),
     ...(options.notifyDb ? { notifyDb: options.notifyDb } : {}),
+    ...(options.dbPoolSize ? { dbPoolSize: options.dbPoolSize } : {}),
   })
   await app.ready()
   return { app, auth, logs, secretBox, headers: async (p) => ({ authorization: `Bearer ${await auth.token(p)}` }) }

@@ -1,13 +1,26 @@
 import { createRequire } from 'node:module'
 import { OUTBOX_NOTIFY_CHANNEL, TimeEntryPayload } from '@illumera/db-schema'
-import { createAlignConnection, createEngagement, createTimeEntry, useTestDatabase } from '@illumera/test-harness'
+import { createAlignConnection, createEngagement, createTimeEntry, until, useTestDatabase } from '@illumera/test-harness'
 import { createLogger, createPreparingServiceDb, createServiceDb, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
 import { Value } from '@sinclair/typebox/value'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, snapshotRows, type TestApp } from '../helpers/app.js'
 import { outboxRows, seedCompany } from '../helpers/seed.js'
+import { lockConnection } from '../../src/connections/connections.queries.js'
+import { lockEngagement } from '../../src/engagements/engagements.queries.js'
+import { createTimeEntryBatcher, type CreateTimeEntryInput } from '../../src/time-entries/time-entries.queries.js'
 import { toTimeEntryView } from '../../src/time-entries/time-entry-view.js'
+
+// pg is db-schema's dependency; the tests borrow it to LISTEN like the sync worker does, and to hold row locks.
+const pg = createRequire(import.meta.resolve('@illumera/db-schema'))('pg') as {
+  Client: new (options: { connectionString: string }) => {
+    connect(): Promise<void>
+    query(text: string, values?: unknown[]): Promise<unknown>
+    on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): void
+    end(): Promise<void>
+  }
+}
 
 const t = useTestDatabase()
 let h: TestApp
@@ -123,16 +136,6 @@ describe('POST /api/time-entries', () => {
 })
 
 describe('POST /api/time-entries as one statement', () => {
-  // pg is db-schema's dependency; the test borrows it to LISTEN like the sync worker does.
-  const pg = createRequire(import.meta.resolve('@illumera/db-schema'))('pg') as {
-    Client: new (options: { connectionString: string }) => {
-      connect(): Promise<void>
-      query(text: string): Promise<unknown>
-      on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): void
-      end(): Promise<void>
-    }
-  }
-
   it('writes exactly one outbox row whose payload the worker\'s TimeEntryPayload schema accepts, and NOTIFYs after the commit', async () => {
     const s = await seedCompany(t.db, { connected: true })
     const listener = new pg.Client({ connectionString: t.url })
@@ -275,6 +278,146 @@ describe('POST /api/time-entries as one statement', () => {
     expect(wrongAdjusted.statusCode).toBe(404)
     expect(wrongAdjusted.json().message).toContain(foreignEntry.id)
     expect(await snapshotRows(t.db)).toEqual(before)
+  })
+})
+
+describe('POST /api/time-entries under load: concurrent creates share a statement', () => {
+  const input = (s: Awaited<ReturnType<typeof seedCompany>>, extra: Partial<CreateTimeEntryInput> = {}): CreateTimeEntryInput => ({
+    tenantId: s.tenant.id, companyId: s.company.id, engagementId: s.engagement.id, workDate: '2026-11-09', minutes: 30, notes: null,
+    isAdjustment: false, adjustsEntryId: null, onlyUserId: s.user.id, ...extra,
+  })
+
+  /** Until the batcher's first statement waits in PostgreSQL on the row lock the test holds. */
+  const untilCreateWaitsOnLock = () => until(async () => {
+    const { rows } = await sql<{ n: number }>`select count(*)::integer as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and query like '%with input as%'`.execute(t.db)
+    return rows[0]!.n === 1
+  }, 'the first create to wait on the held lock')
+
+  it('sends the creates that wait while the slot is busy as ONE statement: each its own entry and outbox row, each input scoped by its own tenant', async () => {
+    const a = await seedCompany(t.db, { connected: true })
+    const b = await seedCompany(t.db, { connected: true })
+    const offline = await seedCompany(t.db)
+    const notAccepted = await seedCompany(t.db, { connected: true })
+    await t.db.updateTable('engagements').set({ status: 'ended' }).where('id', '=', notAccepted.engagement.id).execute()
+    const create = createTimeEntryBatcher(t.db, 1)
+
+    // The first create takes the one slot and waits in PostgreSQL on a lock the test holds...
+    const blocker = new pg.Client({ connectionString: t.url })
+    await blocker.connect()
+    try {
+      await blocker.query('begin')
+      await blocker.query('select id from engagements where id = $1 for update', [a.engagement.id])
+      const first = create(input(a, { minutes: 5 }))
+      await untilCreateWaitsOnLock()
+      // ...so these wait in the batcher and go out together when it answers.
+      const batch = [
+        input(a, { minutes: 10, notes: 'same engagement twice' }),
+        input(b, { minutes: 20 }),
+        input(a, { minutes: 11, notes: 'same engagement twice' }),
+        input(b, { engagementId: a.engagement.id }), // another tenant's engagement: nothing
+        input(notAccepted),                          // not accepted: nothing
+        input(offline, { minutes: 40, notes: 'no connection' }),
+        input(a, { onlyUserId: 'someone-else' }),    // another talent's engagement: nothing
+      ].map((i) => create(i))
+      await blocker.query('commit')
+      const created = await first
+      const results = await Promise.all(batch)
+
+      expect(created).toBeDefined()
+      expect(results.map((r) => r === undefined)).toEqual([false, false, false, true, true, false, true])
+      const ids = [created, ...results].filter((r) => r !== undefined).map((r) => r.id)
+      expect(new Set(ids).size).toBe(5)
+      const stored = await t.db.selectFrom('time_entries')
+        .select(['id', 'tenant_id', 'company_id', 'engagement_id', 'minutes', 'notes', sql<string>`xmin::text`.as('xmin')])
+        .where('id', 'in', ids).execute()
+      const byId = new Map(stored.map((r) => [r.id, r]))
+      // The batch is one transaction (one statement); the first create was another.
+      const batchIds = [results[0], results[1], results[2], results[5]].map((r) => r!.id)
+      expect(new Set(batchIds.map((id) => byId.get(id)!.xmin)).size).toBe(1)
+      expect(byId.get(created!.id)!.xmin).not.toBe(byId.get(batchIds[0]!)!.xmin)
+      // Each answer is its own input's entry, stored as answered.
+      for (const [result, owner, minutes] of [[results[0], a, 10], [results[1], b, 20], [results[2], a, 11], [results[5], offline, 40]] as const) {
+        expect(byId.get(result!.id)).toMatchObject({ tenant_id: owner.tenant.id, company_id: owner.company.id, engagement_id: owner.engagement.id, minutes })
+        expect(result).toMatchObject({ engagement_id: owner.engagement.id, minutes, user_id: owner.user.id, status: 'draft', sync_status: 'pending' })
+        expect(result!.outbox_connection_id).toBe(owner.connection?.id ?? null)
+        const rows = await outboxRows(t.db, result!.id)
+        expect(rows.map((r) => [r.tenant_id, r.connection_id, (r.payload as { minutes: number }).minutes])).toEqual(owner.connection ? [[owner.tenant.id, owner.connection.id, minutes]] : [])
+      }
+      // Nothing else was written: 5 entries, 4 outbox rows (the company without a connection has none).
+      expect(await t.db.selectFrom('time_entries').select('id').where('company_id', 'in', [a.company.id, b.company.id, offline.company.id, notAccepted.company.id]).execute()).toHaveLength(5)
+      expect(await t.db.selectFrom('align_sync_outbox').select('id').where('company_id', 'in', [a.company.id, b.company.id, offline.company.id, notAccepted.company.id]).execute()).toHaveLength(4)
+    } finally {
+      await blocker.end()
+    }
+  })
+
+  it('re-runs a statement PostgreSQL refuses input by input: only the bad input fails, the others are written once', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    // A rule the route does not know about, so one input of the batch makes PostgreSQL refuse the whole statement.
+    await sql`create function refuse_marked_entry() returns trigger language plpgsql as $$
+      begin if new.notes = 'refuse me' then raise exception 'refused by test trigger'; end if; return new; end $$`.execute(t.db)
+    await sql`create trigger refuse_marked_entry before insert on time_entries for each row execute function refuse_marked_entry()`.execute(t.db)
+    const blocker = new pg.Client({ connectionString: t.url })
+    await blocker.connect()
+    try {
+      const create = createTimeEntryBatcher(t.db, 1)
+      await blocker.query('begin')
+      await blocker.query('select id from engagements where id = $1 for update', [s.engagement.id])
+      const first = create(input(s, { notes: 'first' }))
+      await untilCreateWaitsOnLock()
+      const batch = ['ok 1', 'refuse me', 'ok 2'].map((notes) => create(input(s, { notes })).then((value) => ({ value }), (err: Error) => ({ err })))
+      await blocker.query('commit')
+      await first
+      const [ok1, bad, ok2] = await Promise.all(batch)
+      expect((bad as { err: Error }).err.message).toBe('refused by test trigger')
+      const stored = await t.db.selectFrom('time_entries').select(['notes']).where('engagement_id', '=', s.engagement.id).orderBy('created_at').orderBy('notes').execute()
+      expect(stored.map((r) => r.notes).sort()).toEqual(['first', 'ok 1', 'ok 2'])
+      for (const result of [ok1, ok2]) expect(await outboxRows(t.db, (result as { value: { id: string } }).value.id)).toHaveLength(1)
+      expect(await t.db.selectFrom('align_sync_outbox').select('id').where('company_id', '=', s.company.id).execute()).toHaveLength(3)
+    } finally {
+      await blocker.end()
+      await sql`drop trigger refuse_marked_entry on time_entries; drop function refuse_marked_entry()`.execute(t.db)
+    }
+  })
+
+  it('is not held up by a transaction that holds the company\'s connection or the engagement for a change (backfill, rotate, accept/end)', async () => {
+    const s = await seedCompany(t.db, { connected: true })
+    const headers = await h.headers(s.talent)
+    await t.db.transaction().execute(async (trx) => {
+      expect(await lockConnection(trx, s.connection!.id)).toMatchObject({ id: s.connection!.id })
+      expect(await lockEngagement(trx, s.owner, s.engagement.id)).toMatchObject({ id: s.engagement.id })
+      // A create waiting on these locks would wait until this transaction ends, which waits for the create.
+      const res = await Promise.race([
+        h.app.inject({ method: 'POST', url: '/api/time-entries', headers, payload: { engagementId: s.engagement.id, workDate: '2026-11-11', minutes: 15 } }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the create waited on the held locks')), 3_000)),
+      ])
+      expect(res.statusCode).toBe(201)
+    })
+  })
+
+  it('answers every one of many concurrent requests of two tenants with its own entry and outbox row', async () => {
+    const a = await seedCompany(t.db, { connected: true })
+    const b = await seedCompany(t.db, { connected: true })
+    const app = await createTestApp(t.db, { dbPoolSize: 2 })
+    try {
+      const requests = Array.from({ length: 30 }, (_, i) => ({ s: i % 2 ? a : b, minutes: i + 1 }))
+      const answers = await Promise.all(requests.map(async ({ s, minutes }) => app.app.inject({
+        method: 'POST', url: '/api/time-entries', headers: await app.headers(s.talent),
+        payload: { engagementId: s.engagement.id, workDate: '2026-11-10', minutes, notes: `request ${minutes}` },
+      })))
+      for (const [i, res] of answers.entries()) {
+        expect(res.statusCode).toBe(201)
+        expect(res.json()).toMatchObject({ engagementId: requests[i]!.s.engagement.id, minutes: requests[i]!.minutes, notes: `request ${requests[i]!.minutes}` })
+        const rows = await outboxRows(t.db, res.json().id)
+        expect(rows.map((r) => [r.tenant_id, r.connection_id, (r.payload as { minutes: number }).minutes]))
+          .toEqual([[requests[i]!.s.tenant.id, requests[i]!.s.connection!.id, requests[i]!.minutes]])
+      }
+      expect(await t.db.selectFrom('time_entries').select('id').where('company_id', 'in', [a.company.id, b.company.id]).execute()).toHaveLength(30)
+      expect(await t.db.selectFrom('align_sync_outbox').select('id').where('company_id', 'in', [a.company.id, b.company.id]).execute()).toHaveLength(30)
+    } finally {
+      await app.app.close()
+    }
   })
 })
 
