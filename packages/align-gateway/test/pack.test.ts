@@ -9,6 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { VERSION } from '../src/index.js'
 
 const run = promisify(execFile)
+// npm waits 5 minutes on a registry request that hangs before retrying it (fetch-timeout 300000): a single stalled
+// request once used up this test's whole budget. Give up on one after 30 s and retry it instead.
+const NPM_FETCH_FLAGS = ['--fetch-timeout=30000', '--fetch-retries=5', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=10000']
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 let tmp: string | undefined
 
@@ -77,7 +80,7 @@ describe('the published package', () => {
     await writeFile(path.join(project, 'index.ts'), consumer)
     await run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(tmp, tarball!), 'typescript@~5.9.3', '@types/node@^24'],
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...NPM_FETCH_FLAGS, path.join(tmp, tarball!), 'typescript@~5.9.3', '@types/node@^24'],
       // npm fetches from the registry: generous on a loaded 2-core CI machine (it took ~100 s once).
       { cwd: project, timeout: 300_000 },
     )
