@@ -1,18 +1,9 @@
 // isStatementRefused on PostgreSQL's real answers: what the time-entry batcher may re-run input by input
 // (nothing of the statement stayed) and what it must not (the outcome is unknown).
-import { createRequire } from 'node:module'
+import pg from 'pg'
 import { useTestDatabase } from '@illumera/test-harness'
 import { describe, expect, it } from 'vitest'
 import { isStatementRefused } from '../src/http/pg-errors.js'
-
-const pg = createRequire(import.meta.resolve('@illumera/db-schema'))('pg') as {
-  Client: new (options: { connectionString: string }) => {
-    connect(): Promise<void>
-    query(text: string): Promise<unknown>
-    on(event: 'error', listener: (err: Error) => void): void
-    end(): Promise<void>
-  }
-}
 
 const t = useTestDatabase()
 

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import pg from 'pg'
 import { OUTBOX_NOTIFY_CHANNEL, TimeEntryPayload } from '@illumera/db-schema'
 import { createAlignConnection, createEngagement, createTimeEntry, until, useTestDatabase } from '@illumera/test-harness'
 import { createLogger, createPreparingServiceDb, createServiceDb, PREPARED_STATEMENT_MARKER } from '@illumera/service-kit'
@@ -11,16 +11,6 @@ import { lockConnection } from '../../src/connections/connections.queries.js'
 import { lockEngagement } from '../../src/engagements/engagements.queries.js'
 import { createTimeEntryBatcher, type CreateTimeEntryInput } from '../../src/time-entries/time-entries.queries.js'
 import { toTimeEntryView } from '../../src/time-entries/time-entry-view.js'
-
-// pg is db-schema's dependency; the tests borrow it to LISTEN like the sync worker does, and to hold row locks.
-const pg = createRequire(import.meta.resolve('@illumera/db-schema'))('pg') as {
-  Client: new (options: { connectionString: string }) => {
-    connect(): Promise<void>
-    query(text: string, values?: unknown[]): Promise<unknown>
-    on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): void
-    end(): Promise<void>
-  }
-}
 
 const t = useTestDatabase()
 let h: TestApp
@@ -294,6 +284,15 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
     return rows[0]!.n === 1
   }, 'the first create to wait on the held lock')
 
+  /** Holds engagement `id` FOR UPDATE on a connection of its own until release(): a create of it waits in PostgreSQL. */
+  async function holdEngagement(id: string): Promise<{ release(): Promise<void>; close(): Promise<void> }> {
+    const blocker = new pg.Client({ connectionString: t.url })
+    await blocker.connect()
+    await blocker.query('begin')
+    await blocker.query('select id from engagements where id = $1 for update', [id])
+    return { release: async () => { await blocker.query('commit') }, close: () => blocker.end() }
+  }
+
   it('sends the creates that wait while the slot is busy as ONE statement: each its own entry and outbox row, each input scoped by its own tenant', async () => {
     const a = await seedCompany(t.db, { connected: true })
     const b = await seedCompany(t.db, { connected: true })
@@ -303,11 +302,8 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
     const create = createTimeEntryBatcher(t.db, 1)
 
     // The first create takes the one slot and waits in PostgreSQL on a lock the test holds...
-    const blocker = new pg.Client({ connectionString: t.url })
-    await blocker.connect()
+    const held = await holdEngagement(a.engagement.id)
     try {
-      await blocker.query('begin')
-      await blocker.query('select id from engagements where id = $1 for update', [a.engagement.id])
       const first = create(input(a, { minutes: 5 }))
       await untilCreateWaitsOnLock()
       // ...so these wait in the batcher and go out together when it answers.
@@ -320,7 +316,7 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
         input(offline, { minutes: 40, notes: 'no connection' }),
         input(a, { onlyUserId: 'someone-else' }),    // another talent's engagement: nothing
       ].map((i) => create(i))
-      await blocker.query('commit')
+      await held.release()
       const created = await first
       const results = await Promise.all(batch)
 
@@ -348,7 +344,7 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
       expect(await t.db.selectFrom('time_entries').select('id').where('company_id', 'in', [a.company.id, b.company.id, offline.company.id, notAccepted.company.id]).execute()).toHaveLength(5)
       expect(await t.db.selectFrom('align_sync_outbox').select('id').where('company_id', 'in', [a.company.id, b.company.id, offline.company.id, notAccepted.company.id]).execute()).toHaveLength(4)
     } finally {
-      await blocker.end()
+      await held.close()
     }
   })
 
@@ -358,16 +354,13 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
     await sql`create function refuse_marked_entry() returns trigger language plpgsql as $$
       begin if new.notes = 'refuse me' then raise exception 'refused by test trigger'; end if; return new; end $$`.execute(t.db)
     await sql`create trigger refuse_marked_entry before insert on time_entries for each row execute function refuse_marked_entry()`.execute(t.db)
-    const blocker = new pg.Client({ connectionString: t.url })
-    await blocker.connect()
+    const create = createTimeEntryBatcher(t.db, 1)
+    const held = await holdEngagement(s.engagement.id)
     try {
-      const create = createTimeEntryBatcher(t.db, 1)
-      await blocker.query('begin')
-      await blocker.query('select id from engagements where id = $1 for update', [s.engagement.id])
       const first = create(input(s, { notes: 'first' }))
       await untilCreateWaitsOnLock()
       const batch = ['ok 1', 'refuse me', 'ok 2'].map((notes) => create(input(s, { notes })).then((value) => ({ value }), (err: Error) => ({ err })))
-      await blocker.query('commit')
+      await held.release()
       await first
       const [ok1, bad, ok2] = await Promise.all(batch)
       expect((bad as { err: Error }).err.message).toBe('refused by test trigger')
@@ -376,7 +369,7 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
       for (const result of [ok1, ok2]) expect(await outboxRows(t.db, (result as { value: { id: string } }).value.id)).toHaveLength(1)
       expect(await t.db.selectFrom('align_sync_outbox').select('id').where('company_id', '=', s.company.id).execute()).toHaveLength(3)
     } finally {
-      await blocker.end()
+      await held.close()
       await sql`drop trigger refuse_marked_entry on time_entries; drop function refuse_marked_entry()`.execute(t.db)
     }
   })
