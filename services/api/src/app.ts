@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps) {
     await api.register(projectRoutes, { prefix: '/projects', db: deps.db })
     await api.register(userRoutes, { prefix: '/users', db: deps.db })
     await api.register(engagementRoutes, { prefix: '/engagements', db: deps.db })
-    await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db, outboxNotifier, createSlots: deps.dbPoolSize ?? 10 })
+    await api.register(timeEntryRoutes, { prefix: '/time-entries', db: deps.db, outboxNotifier, createSlots: deps.dbPoolSize ?? 10, metrics })
     await api.register(invoiceRoutes, { prefix: '/invoices', db: deps.db })
     await api.register(connectionRoutes, { prefix: '/align/connections', db: deps.db, secretBox: deps.secretBox, align: deps.align, now })
     await api.register(adminRoutes, { prefix: '/admin/align', db: deps.db, now, keyMaxAgeDays })

@@ -7,6 +7,7 @@ import { badRequest, conflict, notFound } from '@illumera/service-kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { Kysely } from 'kysely'
+import { Histogram, type Registry } from 'prom-client'
 import type { AuthContext } from '../auth/verify-token.js'
 import { decodeTimeCursor, encodeTimeCursor, page, PageQuery } from '../http/pagination.js'
 import { authErrors, IdParams, isCalendarDate, pageOf } from '../http/schemas.js'
@@ -57,11 +58,17 @@ export interface TimeEntryRouteOptions {
   outboxNotifier: OutboxNotifier
   /** Create statements running at once: the pool's size (more would wait for a connection; see createTimeEntryBatcher). */
   createSlots: number
+  metrics: Registry
 }
 
-export const timeEntryRoutes: FastifyPluginAsyncTypebox<TimeEntryRouteOptions> = async (app, { db, outboxNotifier, createSlots }) => {
+export const timeEntryRoutes: FastifyPluginAsyncTypebox<TimeEntryRouteOptions> = async (app, { db, outboxNotifier, createSlots, metrics }) => {
   const talentOrAdmin = app.requireRole('talent', 'company_admin')
-  const createEntry = createTimeEntryBatcher(db, createSlots)
+  // How many creates share a statement: 1 under light load, more as the pool gets busy (see createTimeEntryBatcher).
+  const statementEntries = new Histogram({
+    name: 'api_time_entry_create_statement_entries', help: 'Time entries written by one create statement (concurrent creates share one when the pool is busy)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 100], registers: [metrics],
+  })
+  const createEntry = createTimeEntryBatcher(db, createSlots, (entries) => statementEntries.observe(entries))
 
   /** The entry, locked, when the caller may act on it; otherwise a 404 (never another person's data). */
   async function lockOwnEntry(trx: Kysely<Database>, auth: AuthContext, id: string): Promise<TimeEntryWithOwner> {

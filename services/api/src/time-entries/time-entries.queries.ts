@@ -161,9 +161,17 @@ export const MAX_TIME_ENTRIES_PER_STATEMENT = 100
  * different tenants: each input is scoped by its own tenant and company in the statement, and a statement
  * PostgreSQL refuses (a constraint, say) is re-run input by input, so one bad input fails only its own request.
  */
-export function createTimeEntryBatcher(db: Kysely<Database>, maxInFlight: number): NaturalBatcher<CreateTimeEntryInput, CreatedTimeEntry | undefined> {
+export function createTimeEntryBatcher(
+  db: Kysely<Database>,
+  maxInFlight: number,
+  /** Told each statement's number of entries (the api's create-statement histogram). */
+  onStatement?: (entries: number) => void,
+): NaturalBatcher<CreateTimeEntryInput, CreatedTimeEntry | undefined> {
   return createNaturalBatcher({
-    run: (inputs) => createTimeEntriesWithSync(db, inputs),
+    run: (inputs) => {
+      onStatement?.(inputs.length)
+      return createTimeEntriesWithSync(db, inputs)
+    },
     maxInFlight,
     maxBatchSize: MAX_TIME_ENTRIES_PER_STATEMENT,
     splitOn: isStatementRefused,

@@ -299,7 +299,8 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
     const offline = await seedCompany(t.db)
     const notAccepted = await seedCompany(t.db, { connected: true })
     await t.db.updateTable('engagements').set({ status: 'ended' }).where('id', '=', notAccepted.engagement.id).execute()
-    const create = createTimeEntryBatcher(t.db, 1)
+    const statements: number[] = []
+    const create = createTimeEntryBatcher(t.db, 1, (entries) => statements.push(entries))
 
     // The first create takes the one slot and waits in PostgreSQL on a lock the test holds...
     const held = await holdEngagement(a.engagement.id)
@@ -321,6 +322,7 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
       const results = await Promise.all(batch)
 
       expect(created).toBeDefined()
+      expect(statements).toEqual([1, 7])
       expect(results.map((r) => r === undefined)).toEqual([false, false, false, true, true, false, true])
       const ids = [created, ...results].filter((r) => r !== undefined).map((r) => r.id)
       expect(new Set(ids).size).toBe(5)
@@ -408,6 +410,12 @@ describe('POST /api/time-entries under load: concurrent creates share a statemen
       }
       expect(await t.db.selectFrom('time_entries').select('id').where('company_id', 'in', [a.company.id, b.company.id]).execute()).toHaveLength(30)
       expect(await t.db.selectFrom('align_sync_outbox').select('id').where('company_id', 'in', [a.company.id, b.company.id]).execute()).toHaveLength(30)
+      // /metrics tells operators how the creates shared statements: 30 entries in at most 30 statements.
+      const metrics = (await app.app.inject({ method: 'GET', url: '/metrics' })).body
+      expect(metrics).toMatch(/^api_time_entry_create_statement_entries_sum\{service="api"\} 30$/m)
+      const statementCount = Number(/^api_time_entry_create_statement_entries_count\{service="api"\} (\d+)$/m.exec(metrics)?.[1])
+      expect(statementCount).toBeGreaterThanOrEqual(1)
+      expect(statementCount).toBeLessThanOrEqual(30)
     } finally {
       await app.app.close()
     }
