@@ -64,8 +64,8 @@ export type CreatedTimeEntry = TimeEntryViewColumns & { user_id: string; outbox_
  * the accepted engagement of that input's tenant and company (the talent's own when only_user_id is set; an
  * adjusted entry must be a live entry of that engagement), inserts the entry, and, only when the company has an
  * active connection that pushes to Align at that moment, inserts the time_entry upsert outbox row (payload =
- * OutboxPayloads['time_entry'], built with jsonb_build_object). Each entry's id is drawn in `eng` so its outbox
- * row and its answer find it even when two inputs name the same engagement.
+ * OutboxPayloads['time_entry'], built with jsonb_build_object). Each entry's id comes with its input ($10, drawn
+ * by the caller) so its outbox row and its answer find it even when two inputs name the same engagement.
  * It does not NOTIFY: a notifying commit waits on PostgreSQL's cluster-wide notify lock, so the caller wakes
  * the worker after the commit with the returned `outbox_connection_id` (sync/outbox-notifier.ts). The entry's
  * sync_status is 'pending' by the column default, as enqueueTimeEntryUpsert leaves it. It answers the columns
