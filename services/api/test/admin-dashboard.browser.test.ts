@@ -109,10 +109,17 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     const page = await context.newPage()
     page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`) })
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    // The console's "Failed to load resource" does not say which; this names the request beside it.
+    page.on('response', (response) => {
+      if (response.status() >= 500) problems.push(`response: ${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`)
+    })
     if (now !== undefined) await page.clock.setFixedTime(now)
     await page.goto(`${base}/admin`)
     return page
   }
+
+  /** The api's error log lines (why a request answered 500), for a failure's message. */
+  const serverErrors = () => `server errors:\n${h.logs.lines.filter((line) => /"level":(50|60)/.test(line)).join('\n') || '(none)'}`
 
   async function signIn(page: Page, token: string) {
     await page.getByLabel('Token').fill(token)
@@ -178,7 +185,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     await mkdir(path.dirname(SCREENSHOT), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
     expect(existsSync(SCREENSHOT)).toBe(true)
-    expect(problems).toEqual([])
+    expect(problems, serverErrors()).toEqual([])
     await page.context().close()
   })
 
@@ -244,7 +251,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('admin dashboard in headless Chromium'
     expect(await page.locator('#key-rotation').isHidden()).toBe(true)
     expect(await focusedId(page)).toBe('token')
     // The 401 and 403 answers of the wrong tokens show up as failed resource loads; nothing else may.
-    expect(problems.filter((p) => !/status of 40[13]/.test(p))).toEqual([])
+    expect(problems.filter((p) => !/status of 40[13]/.test(p)), serverErrors()).toEqual([])
     await page.context().close()
   })
 })
